@@ -1,0 +1,116 @@
+# dspipe - DeepSeek-V3-family inference as a Unix toolkit.
+# `make` builds every tool into bin/; `make help` lists the targets.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings -Wno-unused-parameter -Wno-format-truncation
+CPPFLAGS += -D_GNU_SOURCE -Icommon
+LDLIBS  := -lcjson -lsodium -lpcre2-8 -lpthread -lm
+PREFIX  ?= /usr/local
+BUILD   ?= build
+BINDIR  ?= bin
+VERSION := 0.1
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# CUDA: built whenever nvcc is found (CUDA=0 / CUDA=1 force it).
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifeq ($(origin CUDA), undefined)
+CUDA := $(if $(NVCC),1,0)
+endif
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCCFLAGS ?= -O2 -arch=sm_90 -Xcompiler -Wall
+ifeq ($(CUDA),1)
+CPPFLAGS += -DDS_HAVE_CUDA=1
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+endif
+
+COMMON_SRC := $(wildcard common/*.c common/cpu/*.c)
+CUDA_SRC   := $(if $(filter 1,$(CUDA)),$(wildcard common/cuda/*.cu))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(CUDA_SRC:%.cu=$(BUILD)/%.cu.o)
+TOOLS      := $(patsubst cmd-%/main.c,%,$(sort $(wildcard cmd-*/main.c)))
+TOOL_BINS  := $(TOOLS:%=$(BINDIR)/ds-%)
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIB        := $(BUILD)/libds.a
+SHARE      := share/deepseek-v3/tokenizer.json
+
+.PHONY: all test check asan fuzz install bench cuda-test clean help
+all: $(TOOL_BINS) $(UNIT_BINS) $(SHARE)	## build every tool and the unit tests
+	@if [ "$(CUDA)" = 1 ]; then echo "CUDA backend: ✓ built with $(NVCC)"; else echo "CUDA backend: ✗ not built (no nvcc, or CUDA=0)"; fi
+
+# SIMD variants: a file named *-avx2.c / *-avx512.c is compiled for that ISA
+# and only called after a runtime CPU check.
+$(BUILD)/%-avx2.o: %-avx2.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -mavx2 -mfma -mf16c -MMD -MP -c $< -o $@
+$(BUILD)/%-avx512.o: %-avx512.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vbmi -mavx512bf16 -mfma -mf16c -MMD -MP -c $< -o $@
+$(BUILD)/common/cli.o: common/cli.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DDS_VERSION='"$(VERSION)"' -DDS_COMMIT='"$(COMMIT)"' -MMD -MP -c $< -o $@
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Icommon -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# one folder per tool: cmd-NAME/*.c -> bin/ds-NAME
+.SECONDEXPANSION:
+$(BINDIR)/ds-%: $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(wildcard cmd-$$*/*.c)))) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) $(CUDA_LIBS)
+
+$(BUILD)/tests/test-%: tests/unit/test-%.c tests/unit/testhelp.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -o $@ $< $(LIB) $(LDLIBS) $(CUDA_LIBS)
+
+# DeepSeek-V3's tokenizer.json travels compressed (see data/README.md)
+$(SHARE): data/deepseek-v3/tokenizer.json.gz data/deepseek-v3/tokenizer_config.json
+	@mkdir -p $(@D)
+	gzip -dc $< > $@.tmp && mv $@.tmp $@
+	cp data/deepseek-v3/tokenizer_config.json $(@D)/
+
+test: all	## run the whole test suite (the README's second command)
+	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh
+check: test
+
+asan:	## build with ASan+UBSan into build/asan and run the suite against it
+	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin CUDA=0 \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	DS_BIN=$(CURDIR)/build/asan/bin DS_BUILD=$(CURDIR)/build/asan DS_ASAN=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+fuzz:	## build the libFuzzer targets into build/fuzz (clang)
+	$(MAKE) BUILD=build/fuzz/lib BINDIR=build/fuzz/bin CUDA=0 CC=clang \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/lib/libds.a
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		echo "clang ... -o build/fuzz/$$n"; \
+		clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build/fuzz/$$n $$f build/fuzz/lib/libds.a $(LDLIBS) || exit 1; done
+
+bench: all	## run the benchmarks (figures for closing notes)
+	sh bench/run.sh
+
+cuda-test: all	## CUDA checks against the CPU backend; skipped cleanly without a GPU
+	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) DS_ONLY=cuda sh tests/run.sh
+
+install: all	## install binaries and man pages under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 share/deepseek-v3/* $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3/
+
+clean:	## remove build outputs
+	rm -rf $(BUILD) $(TOOL_BINS) share tests/out
+
+help:	## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,78 @@
+/*
+ * safetensors.h - Hugging Face checkpoints, mmap'd and zero-copy.
+ *
+ * A checkpoint directory holds config.json and either model.safetensors or
+ * model.safetensors.index.json naming its shards (shard names are read from
+ * the index, never guessed).  Every tensor is a view into a read-only
+ * mapping; nothing is converted or copied.
+ *
+ * Validation is complete before any view is handed out: the header must be
+ * a JSON object within the file; every entry has a known dtype, a shape of
+ * non-negative integers whose byte size matches its offsets, offsets inside
+ * the data section, sorted without overlap or holes; names are unique;
+ * __metadata__ holds only strings.  An index must name shards inside the
+ * directory that exist and hold the tensors it says.  An F8_E4M3 weight must
+ * have a "<name>_scale_inv" F32 companion of shape
+ * [ceil(rows/128), ceil(cols/128)] (block size from config when known).
+ * Failures return EX_DATAERR (65; EX_NOINPUT 66 for a missing file) with a
+ * message naming the file and the problem.
+ */
+#ifndef DS_SAFETENSORS_H
+#define DS_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "tensor.h"
+
+/* Headers larger than this are refused as hostile (100 MiB, as HF does). */
+#define DS_ST_MAX_HEADER ((uint64_t)100 << 20)
+
+struct ds_tensor_info {
+	const char *name;		/* owned by the file */
+	enum ds_dtype dtype;
+	int ndim;
+	int64_t shape[DS_MAX_DIMS];
+	const void *data;		/* into the mapping */
+	size_t nbytes;
+	uint64_t offset;		/* of the payload, from the start of the file */
+	int file;			/* index into the checkpoint's files */
+};
+
+struct ds_st_file {
+	char *path;
+	const uint8_t *map;		/* whole file, read-only */
+	size_t size;
+	int mapped;			/* 1 when map is an mmap to munmap */
+	int ntensors;
+	struct ds_tensor_info *tensors;	/* in header order */
+	int nmeta;
+	char **meta_keys, **meta_values;	/* __metadata__, strings only */
+	char *strings;			/* backing store for names */
+};
+
+/* Map a file and parse its header.  On error nothing is left allocated. */
+int ds_st_open(struct ds_st_file *f, const char *path, struct ds_error *err);
+/* Parse a safetensors image already in memory (the fuzz target uses this);
+ * buf must outlive f; f->mapped is 0. */
+int ds_st_parse(struct ds_st_file *f, const uint8_t *buf, size_t size, const char *name,
+		struct ds_error *err);
+void ds_st_release(struct ds_st_file *f);
+
+struct ds_checkpoint {
+	char *dir;
+	int nfiles;
+	struct ds_st_file *files;
+	size_t ntensors;
+	const struct ds_tensor_info **sorted;	/* by name, for lookup */
+};
+
+/* Open a checkpoint directory (or a single .safetensors file).  Checks the
+ * FP8 scale companions.  Returns 0 or an error code. */
+int ds_checkpoint_open(struct ds_checkpoint *ck, const char *path, struct ds_error *err);
+/* NULL when absent. */
+const struct ds_tensor_info *ds_checkpoint_find(const struct ds_checkpoint *ck, const char *name);
+void ds_checkpoint_release(struct ds_checkpoint *ck);
+
+#endif
