@@ -34,7 +34,9 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB        := $(BUILD)/libds.a
 SHARE      := share/deepseek-v3/tokenizer.json
 
-.PHONY: all test check asan fuzz install bench cuda-test clean help
+DEB_PACKAGES := build-essential libcjson-dev libsodium-dev libpcre2-dev python3-numpy clang man-db
+
+.PHONY: all deps test check asan fuzz install bench cuda-test clean help
 all: $(TOOL_BINS) $(UNIT_BINS) $(SHARE)	## build every tool and the unit tests
 	@if [ "$(CUDA)" = 1 ]; then echo "CUDA backend: ✓ built with $(NVCC)"; else echo "CUDA backend: ✗ not built (no nvcc, or CUDA=0)"; fi
 
@@ -76,9 +78,18 @@ $(SHARE): data/deepseek-v3/tokenizer.json.gz data/deepseek-v3/tokenizer_config.j
 	gzip -dc $< > $@.tmp && mv $@.tmp $@
 	cp data/deepseek-v3/tokenizer_config.json $(@D)/
 
-test: all	## run the whole test suite (the README's second command)
+deps:	## install the Debian packages dspipe needs (apt-get as root, sudo otherwise)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: all	## run the whole test suite against the built tools
 	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh
-check: test
+check: deps	## install what is missing, build, run the whole suite (the README's second command)
+	$(MAKE) test
 
 asan:	## build with ASan+UBSan into build/asan and run the suite against it
 	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin CUDA=0 \

@@ -256,13 +256,15 @@ int ds_read_frame(struct ds_reader *r, struct ds_frame *f, struct ds_error *err)
 					    r->name, idx, strerror(errno));
 		return 0;
 	}
-	if (got < DS_FRAME_HEADER_SIZE)
+	if (got < DS_FRAME_HEADER_SIZE && (got < 4 || !memcmp(h, DS_FRAME_MAGIC, 4)))
 		return ds_error_set(err, EX_DATAERR, "%s: frame %" PRIu64 ": truncated header (%zu of %d bytes)",
 				    r->name, idx, got, DS_FRAME_HEADER_SIZE);
 	r->offset += got;
+	if (got < DS_FRAME_HEADER_SIZE)	/* short, and not even the magic matches */
+		memset(h + got, 0, DS_FRAME_HEADER_SIZE - got);
 	if (ds_header_decode(f, h, err))
 		return ds_error_prefix(err, "%s: frame %" PRIu64 " at byte %" PRIu64, r->name, idx,
-				       r->offset - DS_FRAME_HEADER_SIZE);
+				       r->offset - got);
 	/* grow as data arrives: at most 64 MiB beyond what was actually read */
 	want = f->nbytes;
 	done = 0;
