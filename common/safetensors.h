@@ -14,6 +14,14 @@
  * directory that exist and hold the tensors it says.  An F8_E4M3 weight must
  * have a "<name>_scale_inv" F32 companion of shape
  * [ceil(rows/128), ceil(cols/128)] (block size from config when known).
+ *
+ * Index rules: a directory holding model.safetensors is a single-file
+ * checkpoint (HF looks for it first).  Otherwise weight_map is the whole
+ * truth: shard names must be relative paths without ".." (symbolic links
+ * are followed: the HF cache links shards to ../../blobs/), a missing shard
+ * is EX_NOINPUT, a mapped tensor absent from its shard EX_DATAERR, and a
+ * tensor present in a shard but not mapped to it is ignored (invisible).
+ * ck->ntensors counts the visible tensors; ck->sorted holds them by name.
  * Failures return EX_DATAERR (65; EX_NOINPUT 66 for a missing file) with a
  * message naming the file and the problem.
  */
@@ -59,6 +67,10 @@ int ds_st_open(struct ds_st_file *f, const char *path, struct ds_error *err);
 int ds_st_parse(struct ds_st_file *f, const uint8_t *buf, size_t size, const char *name,
 		struct ds_error *err);
 void ds_st_release(struct ds_st_file *f);
+/* Whether t->data is aligned for its dtype.  The format does not promise
+ * it (HF's writer, and ds-mkmodel's, order tensors so that it holds); read
+ * through memcpy or check this before casting. */
+int ds_st_aligned(const struct ds_tensor_info *t);
 
 struct ds_checkpoint {
 	char *dir;
@@ -71,6 +83,10 @@ struct ds_checkpoint {
 /* Open a checkpoint directory (or a single .safetensors file).  Checks the
  * FP8 scale companions.  Returns 0 or an error code. */
 int ds_checkpoint_open(struct ds_checkpoint *ck, const char *path, struct ds_error *err);
+/* The same with the FP8 block size of the config (quantization_config.
+ * weight_block_size); ds_checkpoint_open uses 128x128. */
+int ds_checkpoint_open_block(struct ds_checkpoint *ck, const char *path, long block_rows,
+			     long block_cols, struct ds_error *err);
 /* NULL when absent. */
 const struct ds_tensor_info *ds_checkpoint_find(const struct ds_checkpoint *ck, const char *name);
 void ds_checkpoint_release(struct ds_checkpoint *ck);
