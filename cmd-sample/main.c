@@ -1,0 +1,170 @@
+/*
+ * ds-sample - LOGITS -> TOKENS: for each LOGITS frame draw the next token of
+ * its sequence from the last row and write it at once as a TOKENS frame [1],
+ * so the tool can close a generation ring.  The sampling itself (order of
+ * operations, the seeded generator) lives in common/sample.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sample.h"
+#include "stream.h"
+
+struct sample_opts {
+	struct ds_sample_params p;
+	const char *logprobs_file;
+	int echo;
+	int no_digest;
+};
+
+static struct sample_opts opt;
+
+static int parse_seed(const char *arg, void *target)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!arg || !*arg || *arg == '-' || *arg == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || *end)
+		return -1;
+	*(uint64_t *)target = v;
+	return 0;
+}
+
+static const struct ds_option options[] = {
+	DS_OPT_DOUBLE_("temperature", 't', &opt.p.temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6),
+	DS_OPT_INT_("top-k", 'k', &opt.p.top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647),
+	DS_OPT_DOUBLE_("top-p", 'p', &opt.p.top_p, "P", "keep the most likely tokens up to mass P (default 1 = off)", 0, 1),
+	DS_OPT_DOUBLE_("min-p", 0, &opt.p.min_p, "P", "keep tokens with p >= P * p(best) (default 0 = off)", 0, 1),
+	DS_OPT_DOUBLE_("repeat-penalty", 0, &opt.p.repeat_penalty, "R", "divide positive / multiply negative logits of seen tokens by R (default 1 = off)", 1e-6, 1e6),
+	DS_OPT_DOUBLE_("presence-penalty", 0, &opt.p.presence_penalty, "X", "subtract X from the logit of every seen token (default 0)", -1e6, 1e6),
+	DS_OPT_DOUBLE_("frequency-penalty", 0, &opt.p.frequency_penalty, "X", "subtract X times its count from a seen token's logit (default 0)", -1e6, 1e6),
+	DS_OPT_INT_("penalty-last-n", 0, &opt.p.penalty_last_n, "N", "penalties look at the last N tokens (default -1 = the whole sequence)", -1, 2147483647),
+	DS_OPT_CALL_("seed", 's', &opt.p.seed, "N", "seed of the random stream, 0..2^64-1 (default 0)", parse_seed, 1),
+	DS_OPT_INT_("logprobs", 0, &opt.p.logprobs, "N", "after each TOKENS frame, a LOGPROBS frame: the chosen token and the top N", 0, 1000000),
+	DS_OPT_STRING_("logprobs-file", 0, &opt.logprobs_file, "FILE", "write the log-probabilities as JSON lines to FILE instead of frames"),
+	DS_OPT_FLAG_("echo", 0, &opt.echo, "pass incoming TOKENS frames on (default: consume them)"),
+	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
+	DS_OPT_END_MARK
+};
+
+static const struct ds_tool tool = {
+	"ds-sample",
+	"[-t T] [-k K] [-p P] [--min-p P] [--seed N] [--logprobs N] [OPTION...] [FILE]",
+	"Read LOGITS frames and write, for each, the next token of its sequence as a TOKENS\n"
+	"frame [1] at the position after the frame's last row.  TOKENS frames that pass\n"
+	"are remembered for the penalties (and dropped unless --echo); CONTROL END/RESET\n"
+	"forget a sequence; other frames pass through.  FILE defaults to standard input.",
+	options,
+};
+
+static FILE *open_input(int argc, char **argv, const char **name)
+{
+	FILE *fp;
+
+	if (argc > 1)
+		ds_usage_error("one input file at most");
+	*name = "stdin";
+	if (argc == 0 || !strcmp(argv[0], "-"))
+		return stdin;
+	if (!(fp = fopen(argv[0], "rb")))
+		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
+	*name = argv[0];
+	return fp;
+}
+
+static void write_frame(struct ds_writer *w, const struct ds_frame *f)
+{
+	struct ds_error err = { 0 };
+
+	if (ds_write_frame(w, f, &err))
+		ds_die_error(&err);
+}
+
+/* The chosen token, then its log-probabilities as a frame or a JSON line. */
+static void emit(struct ds_writer *w, FILE *json, const struct ds_sample_result *res, struct ds_frame *out)
+{
+	if (ds_sample_tokens_frame(out, res))
+		ds_bug("cannot size a TOKENS frame");
+	write_frame(w, out);
+	if (opt.p.logprobs < 0)
+		return;
+	if (json) {
+		char *line = ds_sample_logprobs_json(res);
+		if (fprintf(json, "%s\n", line) < 0 || fflush(json))
+			ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
+		free(line);
+		return;
+	}
+	if (ds_sample_logprobs_frame(out, res))
+		ds_die(EX_DATAERR, "too many log-probabilities for one frame");
+	write_frame(w, out);
+}
+
+int main(int argc, char **argv)
+{
+	struct ds_error err = { 0 };
+	struct ds_sample_result res;
+	struct ds_sampler *s;
+	struct ds_frame f, out;
+	struct ds_reader r;
+	struct ds_writer w;
+	const char *name;
+	FILE *in, *json = NULL;
+	int rc;
+
+	ds_sample_params_default(&opt.p);
+	argc = ds_cli_parse(&tool, argc, &argv);
+	in = open_input(argc, argv, &name);
+	if (opt.logprobs_file && opt.p.logprobs < 0)
+		opt.p.logprobs = 0;
+	if (opt.logprobs_file && !(json = fopen(opt.logprobs_file, "w")))
+		ds_die(EX_CANTCREAT, "cannot create '%s': %m", opt.logprobs_file);
+	ds_refuse_binary_tty();
+	ds_reader_init(&r, in, name);
+	ds_writer_init(&w, stdout, "stdout");
+	w.digest = !opt.no_digest;
+	s = ds_sampler_new(&opt.p);
+	ds_frame_init(&f);
+	ds_frame_init(&out);
+	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
+		switch (f.kind) {
+		case DS_KIND_LOGITS:
+			if (ds_sampler_next(s, &f, &res, &err))
+				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+			emit(&w, json, &res, &out);
+			break;
+		case DS_KIND_TOKENS:
+			if (ds_sampler_observe(s, &f, &err))
+				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+			if (opt.echo)
+				write_frame(&w, &f);
+			break;
+		case DS_KIND_CONTROL:
+			if (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET)
+				ds_sampler_forget(s, f.seq);
+			write_frame(&w, &f);
+			break;
+		default:
+			write_frame(&w, &f);
+		}
+	}
+	if (rc != 0)
+		ds_die_error(&err);
+	ds_frame_release(&f);
+	ds_frame_release(&out);
+	ds_sampler_free(s);
+	if (json && fclose(json))
+		ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
+	if (in != stdin)
+		fclose(in);
+	if (fflush(stdout))
+		ds_die(EX_IOERR, "write error: %m");
+	return 0;
+}
