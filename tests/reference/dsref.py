@@ -152,14 +152,17 @@ TORCH_ST = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
 
 
 def st_write(path, tensors, metadata=None):
-    """Write a .safetensors file with the tensors in the given order and the
-    metadata keys sorted, so that regenerating gives identical bytes (the
-    safetensors library orders __metadata__ through a hash map)."""
+    """Write a .safetensors file laid out like the safetensors library does
+    (tensors by decreasing element size, then name, header padded to 8 bytes,
+    so every payload is aligned for its dtype) but with the metadata keys
+    sorted, so that regenerating gives identical bytes (the library orders
+    __metadata__ through a hash map)."""
     header, blobs, pos = {}, [], 0
     if metadata:
         header["__metadata__"] = {k: str(metadata[k]) for k in sorted(metadata)}
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
+    for name in sorted(tensors, key=lambda n: (-tensors[n].element_size(), n)):
+        t = tensors[name].detach().contiguous().cpu()
+        assert pos % t.element_size() == 0
         b = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
         header[name] = {"dtype": TORCH_ST[t.dtype], "shape": list(t.shape), "data_offsets": [pos, pos + len(b)]}
         blobs.append(b)
