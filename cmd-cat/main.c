@@ -19,6 +19,8 @@ struct cat_opts {
 	int format;
 	int format_given;
 	int from_ids;
+	const char *from_text;
+	long pos;
 	const char *npy;
 	long frame;
 	long max_cols;
@@ -31,7 +33,9 @@ static struct cat_opts opt = { .frame = -1 };
 static const struct ds_option options[] = {
 	DS_OPT_CHOICE_("format", 'f', &opt.format, "FMT", "text (default), header, ids (TOKENS as id lines) or frames", formats),
 	DS_OPT_FLAG_("from-ids", 'i', &opt.from_ids, "read decimal ids, one sequence per line, and write TOKENS frames"),
-	DS_OPT_INT_("seq", 0, &opt.seq, "N", "with --from-ids: sequence id of the first line (default 0; +1 per line)", 0, 2147483647),
+	DS_OPT_STRING_("from-text", 0, &opt.from_text, "KIND", "read rows of numbers and write f32 [rows, cols] frames of KIND (LOGITS or HIDDEN); an empty line ends a frame"),
+	DS_OPT_INT_("seq", 0, &opt.seq, "N", "with --from-ids/--from-text: sequence id of the first frame (default 0; +1 per frame)", 0, 2147483647),
+	DS_OPT_INT_("pos", 0, &opt.pos, "N", "with --from-ids/--from-text: position of every frame (default 0)", 0, 1e15),
 	DS_OPT_STRING_("npy", 0, &opt.npy, "FILE", "write one frame as a .npy file ('-' for stdout) instead of text"),
 	DS_OPT_INT_("frame", 'n', &opt.frame, "N", "with --npy: the frame number (default: the first that is not CONTROL)", 0, 1e15),
 	DS_OPT_INT_("max-cols", 0, &opt.max_cols, "N", "text: show at most N values per row (default all)", 0, 1e9),
@@ -41,9 +45,10 @@ static const struct ds_option options[] = {
 
 static const struct ds_tool tool = {
 	"ds-cat",
-	"[-f text|header|ids|frames] [FILE...]\n--npy OUT [-n N] [FILE]\n--from-ids [--seq N] [FILE...]",
+	"[-f text|header|ids|frames] [FILE...]\n--npy OUT [-n N] [FILE]\n--from-ids [--seq N] [--pos N] [FILE...]\n"
+	"--from-text KIND [--seq N] [--pos N] [FILE...]",
 	"Show dspipe frames as text, export a frame as .npy, or turn text ids into TOKENS\n"
-	"frames.  FILE defaults to standard input ('-').",
+	"frames and rows of numbers into LOGITS or HIDDEN frames.  FILE defaults to standard input ('-').",
 	options,
 };
 
@@ -83,13 +88,42 @@ static void ids_to_frames(FILE *in, const char *name, struct ds_writer *w, uint6
 			ds_die(EX_DATAERR, "%s: line %ld: too many ids", name, lineno);
 		memcpy(f.data, ids, (size_t)n * sizeof(*ids));
 		f.seq = (*seq)++;
-		f.pos = 0;
+		f.pos = (uint64_t)opt.pos;
 		f.flags = DS_FLAG_FINAL;
 		if (ds_write_frame(w, &f, &err))
 			ds_die_error(&err);
 	}
 	free(line);
 	free(ids);
+	ds_frame_release(&f);
+}
+
+/* rows of numbers -> one f32 [rows, cols] frame per paragraph */
+static void text_to_frames(FILE *in, const char *name, enum ds_kind kind, struct ds_writer *w,
+			   uint64_t *seq)
+{
+	struct ds_error err = { 0 };
+	struct ds_frame f;
+	float *vals = NULL;
+	size_t cap = 0;
+	long rows, cols, lineno = 0;
+
+	ds_frame_init(&f);
+	while ((rows = ds_rows_read(in, &vals, &cap, &cols, &lineno, &err)) > 0) {
+		uint32_t dims[2] = { (uint32_t)rows, (uint32_t)cols };
+
+		if (ds_frame_setup(&f, kind, DS_F32, 2, dims))
+			ds_die(EX_DATAERR, "%s: line %ld: frame too large", name, lineno);
+		memcpy(f.data, vals, f.nbytes);
+		f.seq = (*seq)++;
+		f.pos = (uint64_t)opt.pos;
+		f.flags = DS_FLAG_FINAL;
+		if (ds_write_frame(w, &f, &err))
+			ds_die_error(&err);
+	}
+	if (rows < 0)
+		ds_die(err.code, "%s: line %ld: %s", name, lineno, err.msg);
+	free(vals);
 	ds_frame_release(&f);
 }
 
@@ -149,6 +183,7 @@ int main(int argc, char **argv)
 	struct ds_writer w;
 	uint64_t seq;
 	long npy_left;
+	enum ds_kind text_kind = 0;
 	int nfiles = ds_cli_parse(&tool, argc, &argv);
 	static char dash[] = "-";
 	static char *stdin_only[] = { dash, NULL };
@@ -157,12 +192,19 @@ int main(int argc, char **argv)
 		argv = stdin_only;
 		nfiles = 1;
 	}
-	if (opt.from_ids && !opt.format) 
+	if (opt.from_text) {
+		text_kind = ds_kind_parse(opt.from_text);
+		if (text_kind != DS_KIND_LOGITS && text_kind != DS_KIND_HIDDEN)
+			ds_usage_error("--from-text makes LOGITS or HIDDEN frames, not '%s'", opt.from_text);
+		if (opt.from_ids)
+			ds_usage_error("--from-ids and --from-text do not mix");
+	}
+	if ((opt.from_ids || opt.from_text) && !opt.format)
 		opt.format = FMT_FRAMES;
-	if (opt.from_ids && opt.format != FMT_FRAMES)
-		ds_usage_error("--from-ids writes frames; use a second ds-cat to view them");
-	if (opt.npy && opt.from_ids)
-		ds_usage_error("--npy and --from-ids do not mix");
+	if ((opt.from_ids || opt.from_text) && opt.format != FMT_FRAMES)
+		ds_usage_error("--from-ids and --from-text write frames; use a second ds-cat to view them");
+	if (opt.npy && (opt.from_ids || opt.from_text))
+		ds_usage_error("--npy does not mix with --from-ids or --from-text");
 	if (opt.frame >= 0 && !opt.npy)
 		ds_usage_error("--frame only applies with --npy");
 	if (opt.format == FMT_FRAMES || (opt.npy && !strcmp(opt.npy, "-")))
@@ -177,6 +219,8 @@ int main(int argc, char **argv)
 
 		if (opt.from_ids)
 			ids_to_frames(in, name, &w, &seq);
+		else if (opt.from_text)
+			text_to_frames(in, name, text_kind, &w, &seq);
 		else
 			show_frames(in, name, &w, &npy_left);
 		if (in != stdin)

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -117,6 +118,77 @@ long ds_ids_parse_line(const char *line, int32_t **ids, size_t *cap, struct ds_e
 		(*ids)[n++] = (int32_t)v;
 		p = end;
 	}
+}
+
+long ds_floats_parse_line(const char *line, float **vals, size_t *cap, struct ds_error *err)
+{
+	const char *p = line;
+	long n = 0;
+
+	for (;;) {
+		char *end;
+		float v;
+
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p)
+			return n;
+		errno = 0;
+		v = strtof(p, &end);
+		if (end == p || (*end && !strchr(" \t,\r\n", *end)))
+			return ds_error_set(err, EX_DATAERR, "column %ld: expected a number, found '%.*s'",
+					    (long)(p - line) + 1, (int)strcspn(p, " \t,\r\n") % 21, p), -1;
+		if (errno == ERANGE && isinf(v))
+			return ds_error_set(err, EX_DATAERR, "column %ld: '%.20s' is out of the f32 range",
+					    (long)(p - line) + 1, p), -1;
+		if ((size_t)n == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			*vals = ds_xrealloc(*vals, *cap * sizeof(**vals));
+		}
+		(*vals)[n++] = v;
+		p = end;
+	}
+}
+
+long ds_rows_read(FILE *in, float **vals, size_t *cap, long *cols, long *lineno,
+		  struct ds_error *err)
+{
+	char *line = NULL;
+	float *row = NULL;
+	size_t linecap = 0, rowcap = 0, n = 0;
+	long rows = 0, got;
+
+	while (getline(&line, &linecap, in) > 0) {
+		++*lineno;
+		got = ds_floats_parse_line(line, &row, &rowcap, err);
+		if (got < 0 || (got && rows && got != *cols) || got > UINT32_MAX) {
+			if (got >= 0)
+				ds_error_set(err, EX_DATAERR, "%ld values in a row, the rows above have %ld",
+					     got, *cols);
+			rows = -1;
+			break;
+		}
+		if (!got) {
+			if (rows)
+				break;
+			continue;
+		}
+		if (n + (size_t)got > *cap) {
+			*cap = 2 * (n + (size_t)got);
+			*vals = ds_xrealloc(*vals, *cap * sizeof(**vals));
+		}
+		memcpy(*vals + n, row, (size_t)got * sizeof(*row));
+		n += (size_t)got;
+		*cols = got;
+		if (++rows == UINT32_MAX) {
+			ds_error_set(err, EX_DATAERR, "too many rows in one frame");
+			rows = -1;
+			break;
+		}
+	}
+	free(line);
+	free(row);
+	return rows;
 }
 
 void ds_ids_print(FILE *fp, const int32_t *ids, size_t n)

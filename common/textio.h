@@ -29,6 +29,22 @@ void ds_frame_print_text(FILE *fp, uint64_t index, const struct ds_frame *f, lon
  * Ids must lie in [0, INT32_MAX].
  */
 long ds_ids_parse_line(const char *line, int32_t **ids, size_t *cap, struct ds_error *err);
+/*
+ * Parse one line of numbers (as strtof reads them, including "inf", "-inf"
+ * and "nan", the spellings the text view prints) into a growing f32 array,
+ * like ds_ids_parse_line.  Returns the count or -1 with err filled.
+ */
+long ds_floats_parse_line(const char *line, float **vals, size_t *cap, struct ds_error *err);
+/*
+ * Read the next paragraph of number rows (lines up to an empty line or the
+ * end of input; leading empty lines are skipped) into the caller's growing
+ * buffer (*vals, *cap), row after row.  Returns the row count (0 at the end
+ * of input) with *cols the row length, or -1 with err filled (a bad number,
+ * rows of different lengths, a row too long).  *lineno counts the lines
+ * read, for messages.  The text view's `ds-cat --from-text`.
+ */
+long ds_rows_read(FILE *in, float **vals, size_t *cap, long *cols, long *lineno,
+		  struct ds_error *err);
 /* Print ids separated by single spaces and a final newline. */
 void ds_ids_print(FILE *fp, const int32_t *ids, size_t n);
 
