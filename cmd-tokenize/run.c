@@ -1,0 +1,266 @@
+/*
+ * run.c - the four jobs of ds-tokenize: encode a stream, encode JSON lines,
+ * decode, and encode a chat.  Each reads j->in and writes stdout; errors go
+ * through ds_die with the sysexits code the library chose.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "stream.h"
+#include "textio.h"
+#include "tokenize.h"
+#include "utf8.h"
+
+/* ---- writing ids: TOKENS frames (seq 0, pos running) or text ---- */
+
+struct emitter {
+	int format;
+	struct ds_writer w;
+	struct ds_frame f;
+	uint64_t pos;
+	int printed;		/* text: ids printed on the current line */
+};
+
+static void emit_init(struct emitter *e, int format)
+{
+	memset(e, 0, sizeof(*e));
+	e->format = format;
+	ds_writer_init(&e->w, stdout, "stdout");
+	ds_frame_init(&e->f);
+}
+
+/* Write ids; `last` ends the document (FINAL frame, or the newline). */
+static void emit(struct emitter *e, const struct ds_ids *ids, int last)
+{
+	struct ds_error err = { 0 };
+
+	if (e->format == FMT_TEXT) {
+		for (size_t i = 0; i < ids->n; i++)
+			printf(e->printed++ ? " %d" : "%d", (int)ids->v[i]);
+		if (last) {
+			putchar('\n');
+			e->printed = 0;
+		}
+		if (fflush(stdout))
+			ds_die(EX_IOERR, "write error: %m");
+		return;
+	}
+	if (!ids->n && !last)
+		return;
+	uint32_t dim = (uint32_t)ids->n;
+	if (ds_frame_setup(&e->f, DS_KIND_TOKENS, DS_I32, 1, &dim))
+		ds_die(EX_DATAERR, "too many ids for one frame");
+	if (ids->n)
+		memcpy(e->f.data, ids->v, ids->n * sizeof(int32_t));
+	e->f.seq = 0;
+	e->f.pos = e->pos;
+	e->f.flags = last ? DS_FLAG_FINAL : 0;
+	e->pos += ids->n;
+	if (ds_write_frame(&e->w, &e->f, &err))
+		ds_die_error(&err);
+	if (last)
+		e->pos = 0;
+}
+
+static void emit_release(struct emitter *e)
+{
+	ds_frame_release(&e->f);
+}
+
+/* ---- encode: the whole input is one document ---- */
+
+void tok_run_encode(struct tok_job *j)
+{
+	struct ds_error err = { 0 };
+	struct ds_tok_stream s;
+	struct ds_ids ids = { 0 };
+	struct emitter e;
+	static char buf[1 << 16];
+	size_t n;
+
+	emit_init(&e, j->o->format);
+	ds_tok_stream_init(&s, j->tok, j->o->lossy);
+	s.chunk = (size_t)j->o->chunk;
+	if (j->bos_id >= 0)
+		ds_ids_push(&ids, j->bos_id);
+	while ((n = fread(buf, 1, sizeof(buf), j->in)) > 0) {
+		if (ds_tok_stream_feed(&s, buf, n, &ids, &err))
+			ds_die(err.code, "%s: %s", j->in_name, err.msg);
+		if (ids.n >= 4096) {
+			emit(&e, &ids, 0);
+			ids.n = 0;
+		}
+	}
+	if (ferror(j->in))
+		ds_die(EX_IOERR, "%s: read error: %m", j->in_name);
+	if (ds_tok_stream_finish(&s, &ids, &err))
+		ds_die(err.code, "%s: %s", j->in_name, err.msg);
+	emit(&e, &ids, 1);
+	ds_tok_stream_release(&s);
+	ds_ids_release(&ids);
+	emit_release(&e);
+}
+
+/* Check or repair UTF-8 text that arrived whole; returns it (maybe a new
+ * malloc'd copy in *owned). */
+static const char *valid_text(struct tok_job *j, const char *s, size_t *n, char **owned,
+			      const char *where)
+{
+	size_t bad = ds_utf8_check((const uint8_t *)s, *n);
+
+	*owned = NULL;
+	if (bad == *n)
+		return s;
+	if (!j->o->lossy)
+		ds_die(EX_DATAERR, "%s: invalid UTF-8 at byte offset %zu (use --lossy to replace it)", where, bad);
+	*owned = ds_xmalloc(3 * *n + 1);
+	*n = ds_utf8_repair((const uint8_t *)s, *n, (uint8_t *)*owned);
+	return *owned;
+}
+
+/* ---- encode JSON lines ---- */
+
+void tok_run_jsonl(struct tok_job *j)
+{
+	struct ds_error err = { 0 };
+	char *line = NULL, where[64];
+	size_t cap = 0;
+	long lineno = 0;
+
+	while (getline(&line, &cap, j->in) > 0) {
+		struct ds_ids ids = { 0 };
+		cJSON *obj = cJSON_Parse(line);
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(obj, "text");
+		const char *s;
+		char *owned;
+		size_t n;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s: line %ld", j->in_name, lineno);
+		if (!cJSON_IsObject(obj))
+			ds_die(EX_DATAERR, "%s: not a JSON object", where);
+		if (!cJSON_IsString(text))
+			ds_die(EX_DATAERR, "%s: no string member \"text\"", where);
+		n = strlen(text->valuestring);
+		s = valid_text(j, text->valuestring, &n, &owned, where);
+		if (j->bos_id >= 0)
+			ds_ids_push(&ids, j->bos_id);
+		if (ds_tokenizer_encode(j->tok, s, n, &ids, &err))
+			ds_die(err.code, "%s: %s", where, err.msg);
+		putchar('[');
+		for (size_t i = 0; i < ids.n; i++)
+			printf(i ? ",%d" : "%d", (int)ids.v[i]);
+		fputs("]\n", stdout);
+		free(owned);
+		ds_ids_release(&ids);
+		cJSON_Delete(obj);
+	}
+	free(line);
+	if (ferror(j->in))
+		ds_die(EX_IOERR, "%s: read error: %m", j->in_name);
+}
+
+/* ---- decode ---- */
+
+static int put_stdout(const void *p, size_t n, void *ctx)
+{
+	(void)ctx;
+	if (fwrite(p, 1, n, stdout) != n || fflush(stdout))
+		return EX_IOERR;
+	return 0;
+}
+
+static void decoded(struct ds_tok_decoder *d, const int32_t *ids, size_t n)
+{
+	if (ds_tok_decoder_put(d, ids, n, put_stdout, NULL))
+		ds_die(EX_IOERR, "write error: %m");
+}
+
+void tok_run_decode(struct tok_job *j)
+{
+	struct ds_error err = { 0 };
+	struct ds_tok_decoder d;
+
+	ds_tok_decoder_init(&d, j->tok, j->o->skip_special);
+	if (j->o->format == FMT_TEXT) {
+		char *line = NULL;
+		size_t cap = 0, idcap = 0;
+		int32_t *ids = NULL;
+		long lineno = 0, n;
+
+		while (getline(&line, &cap, j->in) > 0) {
+			lineno++;
+			if ((n = ds_ids_parse_line(line, &ids, &idcap, &err)) < 0)
+				ds_die(err.code, "%s: line %ld: %s", j->in_name, lineno, err.msg);
+			decoded(&d, ids, (size_t)n);
+		}
+		free(line);
+		free(ids);
+	} else {
+		struct ds_reader r;
+		struct ds_frame f;
+		int rc;
+
+		ds_frame_init(&f);
+		ds_reader_init(&r, j->in, j->in_name);
+		while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
+			if (f.kind != DS_KIND_TOKENS)
+				continue;	/* text only: other frames are not passed on */
+			if (f.dtype != DS_I32)
+				ds_die(EX_DATAERR, "%s: frame %llu: TOKENS frame is not i32", j->in_name,
+				       (unsigned long long)(r.index - 1));
+			decoded(&d, f.data, (size_t)ds_frame_numel(&f));
+		}
+		if (rc != 0)
+			ds_die_error(&err);
+		ds_frame_release(&f);
+	}
+	if (ferror(j->in))
+		ds_die(EX_IOERR, "%s: read error: %m", j->in_name);
+	if (ds_tok_decoder_finish(&d, put_stdout, NULL))
+		ds_die(EX_IOERR, "write error: %m");
+	if (d.unknown)
+		ds_warn("%llu ids the tokenizer does not define were skipped", (unsigned long long)d.unknown);
+}
+
+/* ---- chat ---- */
+
+void tok_run_chat(struct tok_job *j)
+{
+	struct ds_error err = { 0 };
+	struct ds_ids ids = { 0 };
+	struct emitter e;
+	char *in = NULL, *text, *owned;
+	const char *s;
+	size_t len = 0, cap = 0, n, tlen;
+
+	while (!feof(j->in)) {
+		if (len + 65536 > cap) {
+			cap = 2 * cap + 65536;
+			in = ds_xrealloc(in, cap);
+		}
+		len += fread(in + len, 1, cap - len, j->in);
+		if (ferror(j->in))
+			ds_die(EX_IOERR, "%s: read error: %m", j->in_name);
+	}
+	if (ds_chat_render(j->tmpl, in ? in : "", len, j->o->generation_prompt, j->bos_text, &text, &tlen, &err))
+		ds_die(err.code, "%s: %s", j->in_name, err.msg);
+	free(in);
+	n = tlen;
+	s = valid_text(j, text, &n, &owned, j->in_name);
+	if (j->o->render) {
+		if (fwrite(s, 1, n, stdout) != n)
+			ds_die(EX_IOERR, "write error: %m");
+	} else {
+		if (ds_tokenizer_encode(j->tok, s, n, &ids, &err))
+			ds_die_error(&err);
+		emit_init(&e, j->o->format);
+		emit(&e, &ids, 1);
+		emit_release(&e);
+	}
+	free(owned);
+	free(text);
+	ds_ids_release(&ids);
+}

@@ -1,0 +1,865 @@
+/*
+ * tok-load.c - reading tokenizer.json into struct ds_tokenizer.
+ *
+ * The file is 8 MB of JSON, most of it the vocabulary object and the merges
+ * array.  A general JSON parser (cJSON) spends ~170 ms building a node per
+ * entry, so this file scans the text itself: it walks the top level, parses
+ * "vocab" and "merges" straight into the tokenizer's tables, and hands only
+ * the small members (added_tokens, pre_tokenizer, ...) to cJSON.  Every
+ * piece the rest of the code does not implement is refused here with
+ * EX_CONFIG, naming the piece.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "tok-impl.h"
+#include "utf8.h"
+
+/* ---- a minimal JSON cursor over the file text ---- */
+
+struct jcur {
+	const char *p, *end;
+	const char *base;
+	struct ds_error *err;
+	const char *path;
+};
+
+static int jfail(struct jcur *c, const char *what)
+{
+	return ds_error_set(c->err, EX_CONFIG, "%s: malformed JSON at byte %zu: %s",
+			    c->path, (size_t)(c->p - c->base), what);
+}
+
+static void jws(struct jcur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+		c->p++;
+}
+
+static int jexpect(struct jcur *c, char ch)
+{
+	jws(c);
+	if (c->p >= c->end || *c->p != ch) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "expected '%c'", ch);
+		return jfail(c, msg);
+	}
+	c->p++;
+	return 0;
+}
+
+/* A string: *s and *n span the raw text between the quotes; *esc says whether
+ * it holds escapes (then it needs junescape). */
+static int jstr(struct jcur *c, const char **s, size_t *n, int *esc)
+{
+	const char *q;
+
+	jws(c);
+	if (c->p >= c->end || *c->p != '"')
+		return jfail(c, "expected a string");
+	q = ++c->p;
+	*esc = 0;
+	/* fast path: the closing quote with no backslash before it */
+	{
+		const char *e = memchr(q, '"', (size_t)(c->end - q));
+		if (e && !memchr(q, '\\', (size_t)(e - q))) {
+			c->p = e;
+			goto closed;
+		}
+	}
+	while (c->p < c->end && *c->p != '"') {
+		if (*c->p == '\\') {
+			*esc = 1;
+			c->p++;
+		}
+		c->p++;
+	}
+	if (c->p >= c->end)
+		return jfail(c, "unterminated string");
+closed:
+	*s = q;
+	*n = (size_t)(c->p - q);
+	c->p++;
+	return 0;
+}
+
+static int hexval(const char *s, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char ch = s[i];
+		*v <<= 4;
+		if (ch >= '0' && ch <= '9') *v |= (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f') *v |= (unsigned)(ch - 'a' + 10);
+		else if (ch >= 'A' && ch <= 'F') *v |= (unsigned)(ch - 'A' + 10);
+		else return -1;
+	}
+	return 0;
+}
+
+/* Unescape s[0..n) into out (n bytes suffice); returns the length or -1. */
+static long junescape(const char *s, size_t n, uint8_t *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		unsigned cp, lo;
+
+		if (s[i] != '\\') {
+			out[o++] = (uint8_t)s[i++];
+			continue;
+		}
+		if (++i >= n)
+			return -1;
+		switch (s[i++]) {
+		case '"': out[o++] = '"'; break;
+		case '\\': out[o++] = '\\'; break;
+		case '/': out[o++] = '/'; break;
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u':
+			if (i + 4 > n || hexval(s + i, &cp))
+				return -1;
+			i += 4;
+			if (cp >= 0xD800 && cp < 0xDC00) {
+				if (i + 6 > n || s[i] != '\\' || s[i + 1] != 'u' || hexval(s + i + 2, &lo) ||
+				    lo < 0xDC00 || lo > 0xDFFF)
+					return -1;
+				i += 6;
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			} else if (cp >= 0xDC00 && cp < 0xE000) {
+				return -1;
+			}
+			o += ds_utf8_encode(cp, out + o);
+			break;
+		default:
+			return -1;
+		}
+	}
+	return (long)o;
+}
+
+static int jskip(struct jcur *c, int depth)
+{
+	const char *s;
+	size_t n;
+	int esc;
+
+	if (depth > 64)
+		return jfail(c, "nesting too deep");
+	jws(c);
+	if (c->p >= c->end)
+		return jfail(c, "unexpected end");
+	switch (*c->p) {
+	case '"':
+		return jstr(c, &s, &n, &esc);
+	case '{':
+	case '[': {
+		char close = *c->p == '{' ? '}' : ']';
+		int obj = *c->p == '{';
+		c->p++;
+		jws(c);
+		if (c->p < c->end && *c->p == close) {
+			c->p++;
+			return 0;
+		}
+		for (;;) {
+			if (obj && (jstr(c, &s, &n, &esc) || jexpect(c, ':')))
+				return c->err->code;
+			if (jskip(c, depth + 1))
+				return c->err->code;
+			jws(c);
+			if (c->p < c->end && *c->p == ',') {
+				c->p++;
+				continue;
+			}
+			return jexpect(c, close);
+		}
+	}
+	default:
+		while (c->p < c->end && (strchr("+-.eE", *c->p) || (*c->p >= '0' && *c->p <= '9') ||
+					 (*c->p >= 'a' && *c->p <= 'z')))
+			c->p++;
+		return 0;
+	}
+}
+
+/* Parse a small member with cJSON (the caller deletes the result). */
+static cJSON *jparse_span(const char *s, const char *e)
+{
+	return cJSON_ParseWithLength(s, (size_t)(e - s));
+}
+
+/* ---- building the tokenizer ---- */
+
+/* byte-level alphabet: code point -> byte, -1 outside it */
+static int16_t cp2byte[324];
+static uint32_t byte2cp[256];
+
+static void bytelevel_tables(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < 324; i++)
+		cp2byte[i] = -1;
+	for (int b = 0; b < 256; b++) {
+		int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+		byte2cp[b] = printable ? (uint32_t)b : (uint32_t)(256 + n++);
+		cp2byte[byte2cp[b]] = (int16_t)b;
+	}
+}
+
+/* Char-form token text -> bytes; returns the length or -1 when a character
+ * lies outside the byte-level alphabet. */
+static long chars_to_bytes(const uint8_t *s, size_t n, uint8_t *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		int inc;
+		size_t l;
+		uint32_t cp;
+
+		if (s[i] > ' ' && s[i] < 0x7F) {	/* printable ASCII maps to itself */
+			out[o++] = s[i++];
+			continue;
+		}
+		l = ds_utf8_seq(s + i, n - i, &inc);
+		if (!l)
+			return -1;
+		cp = ds_utf8_decode(s + i, l);
+		if (cp >= 324 || cp2byte[cp] < 0)
+			return -1;
+		out[o++] = (uint8_t)cp2byte[cp];
+		i += l;
+	}
+	return (long)o;
+}
+
+struct arena {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static uint32_t arena_put(struct arena *a, const void *s, size_t n)
+{
+	uint32_t at = (uint32_t)a->len;
+
+	if (a->len + n > a->cap) {
+		a->cap = (a->len + n) * 2 + 4096;
+		a->p = realloc(a->p, a->cap);
+		if (!a->p)
+			abort();
+	}
+	memcpy(a->p + a->len, s, n);
+	a->len += n;
+	return at;
+}
+
+struct entry {
+	int32_t id;
+	uint32_t off, len;
+	uint8_t flags;
+};
+
+struct loader {
+	struct jcur c;
+	struct arena text;
+	struct entry *e;
+	size_t ne, cape;
+	int32_t max_id;
+	uint8_t *tmp;		/* scratch, as large as the longest string */
+	size_t tmpcap;
+};
+
+static uint8_t *tmpbuf(struct loader *L, size_t n)
+{
+	if (n > L->tmpcap) {
+		L->tmpcap = n * 2 + 256;
+		free(L->tmp);
+		L->tmp = malloc(L->tmpcap);
+		if (!L->tmp)
+			abort();
+	}
+	return L->tmp;
+}
+
+static void add_entry(struct loader *L, int32_t id, const void *s, size_t n, uint8_t flags)
+{
+	if (L->ne == L->cape) {
+		L->cape = L->cape ? L->cape * 2 : 1 << 17;
+		L->e = realloc(L->e, L->cape * sizeof(*L->e));
+		if (!L->e)
+			abort();
+	}
+	L->e[L->ne].id = id;
+	L->e[L->ne].off = arena_put(&L->text, s, n);
+	L->e[L->ne].len = (uint32_t)n;
+	L->e[L->ne].flags = flags;
+	L->ne++;
+	if (id > L->max_id)
+		L->max_id = id;
+}
+
+static int parse_vocab(struct loader *L)
+{
+	struct jcur *c = &L->c;
+
+	if (jexpect(c, '{'))
+		return c->err->code;
+	jws(c);
+	if (c->p < c->end && *c->p == '}') {
+		c->p++;
+		return 0;
+	}
+	for (;;) {
+		const char *s;
+		size_t n;
+		int esc;
+		long len, blen;
+		char *endp;
+		long long id;
+		uint8_t *buf;
+
+		if (jstr(c, &s, &n, &esc) || jexpect(c, ':'))
+			return c->err->code;
+		buf = tmpbuf(L, 2 * n + 8);
+		len = esc ? junescape(s, n, buf) : (long)n;
+		if (len < 0)
+			return jfail(c, "bad escape in a vocab key");
+		if (!esc)
+			memcpy(buf, s, n);
+		jws(c);
+		id = 0;
+		for (endp = (char *)c->p; endp < c->end && *endp >= '0' && *endp <= '9' && id < (1 << 30); endp++)
+			id = id * 10 + (*endp - '0');
+		if (endp == c->p || id >= (1 << 30) || (endp < c->end && strchr(".eE-+", *endp)))
+			return jfail(c, "a vocab id must be an integer in [0, 2^30)");
+		c->p = endp;
+		blen = chars_to_bytes(buf, (size_t)len, buf + n + 4);
+		if (blen >= 0)
+			add_entry(L, (int32_t)id, buf + n + 4, (size_t)blen, TOKF_DEFINED);
+		else
+			add_entry(L, (int32_t)id, buf, (size_t)len, TOKF_DEFINED | TOKF_RAW);
+		jws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		return jexpect(c, '}');
+	}
+}
+
+/* Char-form piece -> vocab id via the bytes table; -1 when absent. */
+static int32_t lookup_chars(struct ds_tokenizer *t, struct loader *L, const char *s, size_t n,
+			    int esc, uint8_t *out, long *outlen)
+{
+	uint8_t *u = tmpbuf(L, n + 8);
+	long len = esc ? junescape(s, n, u) : (long)n;
+
+	if (len < 0)
+		return -1;
+	*outlen = chars_to_bytes(esc ? u : (const uint8_t *)s, (size_t)len, out);
+	if (*outlen < 0)
+		return -1;
+	return tok_vocab_find(t, out, (size_t)*outlen);
+}
+
+static int merge_fail(struct loader *L, size_t rank, const char *why)
+{
+	return ds_error_set(L->c.err, EX_CONFIG, "%s: merge %zu: %s", L->c.path, rank, why);
+}
+
+static int add_merge(struct ds_tokenizer *t, struct loader *L, size_t rank,
+		     const char *a, size_t na, int ea, const char *b, size_t nb, int eb)
+{
+	uint8_t buf[1024];
+	long la, lb;
+	int32_t ia, ib, ic;
+
+	if (na + nb + 8 > sizeof(buf) / 2)
+		return merge_fail(L, rank, "token too long");
+	ia = lookup_chars(t, L, a, na, ea, buf, &la);
+	ib = lookup_chars(t, L, b, nb, eb, buf + la, &lb);
+	if (ia < 0 || ib < 0)
+		return merge_fail(L, rank, "a part is not in the vocabulary");
+	ic = tok_vocab_find(t, buf, (size_t)(la + lb));
+	if (ic < 0)
+		return merge_fail(L, rank, "the merged token is not in the vocabulary");
+	tok_merge_add(t, ia, ib, ic, (uint32_t)rank);
+	return 0;
+}
+
+static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *start, const char *end)
+{
+	struct jcur *c = &L->c;
+	size_t rank = 0, guess = 0;
+
+	for (const char *q = start; q < end; q++)
+		guess += *q == ',';
+	tok_merge_alloc(t, guess + 1);
+	c->p = start;
+	c->end = end;
+	if (jexpect(c, '['))
+		return c->err->code;
+	jws(c);
+	if (c->p < c->end && *c->p == ']')
+		return 0;
+	for (;; rank++) {
+		const char *a, *b;
+		size_t na, nb;
+		int ea, eb;
+
+		jws(c);
+		if (c->p < c->end && *c->p == '[') {
+			c->p++;
+			if (jstr(c, &a, &na, &ea) || jexpect(c, ',') || jstr(c, &b, &nb, &eb) ||
+			    jexpect(c, ']'))
+				return c->err->code;
+		} else {
+			const char *sp;
+			if (jstr(c, &a, &na, &ea))
+				return c->err->code;
+			sp = memchr(a, ' ', na);
+			if (!sp || memchr(sp + 1, ' ', na - (size_t)(sp + 1 - a)))
+				return merge_fail(L, rank, "not two parts separated by one space");
+			b = sp + 1;
+			nb = na - (size_t)(b - a);
+			na = (size_t)(sp - a);
+			eb = ea;
+		}
+		if (add_merge(t, L, rank, a, na, ea, b, nb, eb))
+			return c->err->code;
+		jws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		t->n_merges = rank + 1;
+		return jexpect(c, ']');
+	}
+}
+
+static int cfg_fail(struct loader *L, const char *fmt, const char *what)
+{
+	ds_error_set(L->c.err, EX_CONFIG, fmt, what);
+	return ds_error_prefix(L->c.err, "%s", L->c.path);
+}
+
+static int is_null_or(const cJSON *j, const char *member, int want_false_or_empty)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, member);
+
+	if (!m || cJSON_IsNull(m))
+		return 1;
+	if (want_false_or_empty && cJSON_IsFalse(m))
+		return 1;
+	if (want_false_or_empty && cJSON_IsString(m) && !m->valuestring[0])
+		return 1;
+	return 0;
+}
+
+static int check_model_member(struct ds_tokenizer *t, struct loader *L, const char *key, cJSON *v)
+{
+	if (!strcmp(key, "type")) {
+		if (!cJSON_IsString(v) || strcmp(v->valuestring, "BPE"))
+			return cfg_fail(L, "model type %s is not supported (only BPE)",
+					cJSON_IsString(v) ? v->valuestring : "?");
+	} else if (!strcmp(key, "dropout") || !strcmp(key, "unk_token")) {
+		if (!cJSON_IsNull(v))
+			return cfg_fail(L, "model.%s is set; ds-tokenize implements BPE without it", key);
+	} else if (!strcmp(key, "continuing_subword_prefix") || !strcmp(key, "end_of_word_suffix")) {
+		if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && !v->valuestring[0]))
+			return cfg_fail(L, "model.%s is set; ds-tokenize implements BPE without it", key);
+	} else if (!strcmp(key, "byte_fallback")) {
+		if (!cJSON_IsFalse(v))
+			return cfg_fail(L, "model.%s is true; not supported", key);
+	} else if (!strcmp(key, "ignore_merges")) {
+		t->ignore_merges = cJSON_IsTrue(v);
+	} else if (strcmp(key, "fuse_unk")) {
+		return cfg_fail(L, "unknown model member '%s'", key);
+	}
+	return 0;
+}
+
+static int parse_model(struct ds_tokenizer *t, struct loader *L, const char **ms, const char **me)
+{
+	struct jcur *c = &L->c;
+
+	if (jexpect(c, '{'))
+		return c->err->code;
+	for (;;) {
+		const char *k, *vs;
+		size_t kn;
+		int esc;
+		char key[64];
+
+		if (jstr(c, &k, &kn, &esc) || jexpect(c, ':'))
+			return c->err->code;
+		snprintf(key, sizeof(key), "%.*s", (int)kn, k);
+		jws(c);
+		vs = c->p;
+		if (!strcmp(key, "vocab")) {
+			if (parse_vocab(L))
+				return c->err->code;
+		} else if (!strcmp(key, "merges")) {
+			if (jskip(c, 0))
+				return c->err->code;
+			*ms = vs;
+			*me = c->p;
+		} else {
+			cJSON *v;
+			int rc;
+			if (jskip(c, 0))
+				return c->err->code;
+			v = jparse_span(vs, c->p);
+			if (!v)
+				return jfail(c, "bad model member");
+			rc = check_model_member(t, L, key, v);
+			cJSON_Delete(v);
+			if (rc)
+				return rc;
+		}
+		jws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		return jexpect(c, '}');
+	}
+}
+
+static int add_step_split(struct ds_tokenizer *t, struct loader *L, const cJSON *j)
+{
+	const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
+	const cJSON *beh = cJSON_GetObjectItemCaseSensitive(j, "behavior");
+	const cJSON *inv = cJSON_GetObjectItemCaseSensitive(j, "invert");
+	const cJSON *re = cJSON_GetObjectItemCaseSensitive(pat, "Regex");
+	const cJSON *lit = cJSON_GetObjectItemCaseSensitive(pat, "String");
+	struct tok_step *st = &t->step[t->nsteps];
+
+	if (inv && !cJSON_IsFalse(inv))
+		return cfg_fail(L, "Split with %s is not supported", "invert true");
+	if (!cJSON_IsString(beh))
+		return cfg_fail(L, "Split without %s", "a behavior");
+	if (!strcmp(beh->valuestring, "Isolated"))
+		st->behavior = SPLIT_ISOLATED;
+	else if (!strcmp(beh->valuestring, "Removed"))
+		st->behavior = SPLIT_REMOVED;
+	else
+		return cfg_fail(L, "Split behavior %s is not supported (Isolated, Removed)", beh->valuestring);
+	if (!cJSON_IsString(re) && !cJSON_IsString(lit))
+		return cfg_fail(L, "Split without %s", "a Regex or String pattern");
+	st->kind = STEP_SPLIT;
+	if (cJSON_IsString(re) ? tok_regex_compile(st, re->valuestring, strlen(re->valuestring), 0, L->c.err)
+			       : tok_regex_compile(st, lit->valuestring, strlen(lit->valuestring), 1, L->c.err))
+		return ds_error_prefix(L->c.err, "%s", L->c.path);
+	t->nsteps++;
+	return 0;
+}
+
+static int add_step(struct ds_tokenizer *t, struct loader *L, const cJSON *j)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+
+	if (!cJSON_IsString(type))
+		return cfg_fail(L, "a pre_tokenizer without %s", "a type");
+	if (t->nsteps >= TOK_MAX_STEPS - 1)
+		return cfg_fail(L, "%s", "too many pre_tokenizer steps");
+	if (t->nsteps && t->step[t->nsteps - 1].kind == STEP_BYTELEVEL)
+		return cfg_fail(L, "pre_tokenizer %s after ByteLevel is not supported", type->valuestring);
+	if (!strcmp(type->valuestring, "Split"))
+		return add_step_split(t, L, j);
+	if (!strcmp(type->valuestring, "Digits")) {
+		const cJSON *ind = cJSON_GetObjectItemCaseSensitive(j, "individual_digits");
+		if (tok_step_digits(&t->step[t->nsteps], cJSON_IsTrue(ind), L->c.err))
+			return ds_error_prefix(L->c.err, "%s", L->c.path);
+		t->nsteps++;
+		return 0;
+	}
+	if (!strcmp(type->valuestring, "ByteLevel")) {
+		if (!is_null_or(j, "add_prefix_space", 1))
+			return cfg_fail(L, "ByteLevel with %s is not supported", "add_prefix_space true");
+		if (!is_null_or(j, "use_regex", 1))
+			return cfg_fail(L, "ByteLevel with %s is not supported", "use_regex true");
+		t->step[t->nsteps++].kind = STEP_BYTELEVEL;
+		return 0;
+	}
+	return cfg_fail(L, "pre_tokenizer type %s is not supported", type->valuestring);
+}
+
+static int parse_pre_tokenizer(struct ds_tokenizer *t, struct loader *L, const cJSON *j)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+	const cJSON *it;
+
+	if (!j || cJSON_IsNull(j))
+		return cfg_fail(L, "%s", "no pre_tokenizer (ByteLevel is required)");
+	if (cJSON_IsString(type) && !strcmp(type->valuestring, "Sequence")) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "pretokenizers"))
+			if (add_step(t, L, it))
+				return L->c.err->code;
+	} else if (add_step(t, L, j)) {
+		return L->c.err->code;
+	}
+	if (!t->nsteps || t->step[t->nsteps - 1].kind != STEP_BYTELEVEL)
+		return cfg_fail(L, "%s", "the pre_tokenizer must end with ByteLevel");
+	return 0;
+}
+
+static int parse_added(struct loader *L, const cJSON *j)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, j) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
+		uint8_t fl = TOKF_DEFINED | TOKF_ADDED;
+
+		if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (1 << 30) ||
+		    !cJSON_IsString(content) || !content->valuestring[0])
+			return cfg_fail(L, "%s", "an added token needs an id and a content");
+		if (!is_null_or(it, "lstrip", 1) || !is_null_or(it, "rstrip", 1) ||
+		    !is_null_or(it, "single_word", 1))
+			return cfg_fail(L, "added token '%s' uses lstrip/rstrip/single_word (not supported)",
+					content->valuestring);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "special")))
+			fl |= TOKF_SPECIAL;
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "normalized")))
+			fl |= TOKF_NORMALIZED;
+		add_entry(L, (int32_t)id->valuedouble, content->valuestring, strlen(content->valuestring), fl);
+	}
+	return 0;
+}
+
+/* Lay the entries out per id; later entries (added tokens) win. */
+static int build_tables(struct ds_tokenizer *t, struct loader *L)
+{
+	size_t total = 0;
+	uint32_t *which;
+
+	t->n_ids = L->max_id + 1;
+	which = calloc((size_t)t->n_ids, sizeof(*which));
+	t->off = calloc((size_t)t->n_ids + 1, sizeof(*t->off));
+	t->flags = calloc((size_t)t->n_ids, 1);
+	if (!which || !t->off || !t->flags)
+		abort();
+	for (size_t i = 0; i < L->ne; i++) {
+		const struct entry *e = &L->e[i], *old = which[e->id] ? &L->e[which[e->id] - 1] : NULL;
+		/* an added token may take over a vocabulary id only when the
+		 * vocabulary's text for it could never come out of BPE */
+		if (old && (!(e->flags & TOKF_ADDED) || (old->flags & (TOKF_ADDED | TOKF_RAW)) != TOKF_RAW) &&
+		    (old->len != e->len || memcmp(L->text.p + old->off, L->text.p + e->off, e->len))) {
+			free(which);
+			return cfg_fail(L, "id %s is defined twice with different text", "(see added_tokens)");
+		}
+		which[e->id] = (uint32_t)i + 1;
+	}
+	for (int32_t id = 0; id < t->n_ids; id++)
+		total += which[id] ? L->e[which[id] - 1].len : 0;
+	t->bytes = malloc(total + 1);
+	if (!t->bytes)
+		abort();
+	total = 0;
+	for (int32_t id = 0; id < t->n_ids; id++) {
+		t->off[id] = (uint32_t)total;
+		if (which[id]) {
+			const struct entry *e = &L->e[which[id] - 1];
+			memcpy(t->bytes + total, L->text.p + e->off, e->len);
+			total += e->len;
+			t->flags[id] = e->flags;
+		}
+	}
+	t->off[t->n_ids] = (uint32_t)total;
+	free(which);
+	if (tok_vocab_build(t))
+		return cfg_fail(L, "%s", "two vocabulary entries have the same bytes");
+	return 0;
+}
+
+static int read_file(const char *path, char **buf, size_t *len, struct ds_error *err)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	size_t got = 0;
+
+	if (fd < 0)
+		return ds_error_set(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s",
+				    path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ds_error_set(err, EX_NOINPUT, "'%s' is not a regular file", path);
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf)
+		abort();
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, *buf + got, (size_t)st.st_size - got);
+		if (r <= 0) {
+			close(fd);
+			free(*buf);
+			return ds_error_set(err, EX_IOERR, "%s: read error: %s", path, r ? strerror(errno) : "short read");
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+}
+
+static int load_members(struct ds_tokenizer *t, struct loader *L, const char *const span[][2])
+{
+	/* span: 0 added_tokens, 1 normalizer, 2 pre_tokenizer, 3 decoder */
+	cJSON *added = span[0][0] ? jparse_span(span[0][0], span[0][1]) : NULL;
+	cJSON *norm = span[1][0] ? jparse_span(span[1][0], span[1][1]) : NULL;
+	cJSON *pre = span[2][0] ? jparse_span(span[2][0], span[2][1]) : NULL;
+	cJSON *dec = span[3][0] ? jparse_span(span[3][0], span[3][1]) : NULL;
+	const cJSON *nt = cJSON_GetObjectItemCaseSensitive(norm, "type");
+	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(dec, "type");
+	int rc = 0;
+
+	if (norm && !cJSON_IsNull(norm) &&
+	    !(cJSON_IsString(nt) && !strcmp(nt->valuestring, "Sequence") &&
+	      cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(norm, "normalizers")) == 0))
+		rc = cfg_fail(L, "normalizer %s is not supported (none is)", cJSON_IsString(nt) ? nt->valuestring : "?");
+	else if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "ByteLevel"))
+		rc = cfg_fail(L, "decoder %s is not supported (ByteLevel is)", cJSON_IsString(dt) ? dt->valuestring : "missing");
+	else if (added && !cJSON_IsArray(added))
+		rc = cfg_fail(L, "%s", "added_tokens is not an array");
+	else if ((rc = parse_added(L, added)) == 0)
+		rc = parse_pre_tokenizer(t, L, pre);
+	cJSON_Delete(added);
+	cJSON_Delete(norm);
+	cJSON_Delete(pre);
+	cJSON_Delete(dec);
+	return rc;
+}
+
+static int load_text(struct ds_tokenizer *t, struct loader *L)
+{
+	static const char *const names[] = { "added_tokens", "normalizer", "pre_tokenizer", "decoder" };
+	const char *span[4][2] = { { 0 } };
+	const char *ms = NULL, *me = NULL;
+	struct jcur *c = &L->c;
+	int have_model = 0;
+
+	if (jexpect(c, '{'))
+		return c->err->code;
+	for (;;) {
+		const char *k, *vs;
+		size_t kn;
+		int esc;
+
+		if (jstr(c, &k, &kn, &esc) || jexpect(c, ':'))
+			return c->err->code;
+		jws(c);
+		vs = c->p;
+		if (kn == 5 && !memcmp(k, "model", 5)) {
+			if (parse_model(t, L, &ms, &me))
+				return c->err->code;
+			have_model = 1;
+		} else {
+			if (jskip(c, 0))
+				return c->err->code;
+			for (int i = 0; i < 4; i++)
+				if (kn == strlen(names[i]) && !memcmp(k, names[i], kn)) {
+					span[i][0] = vs;
+					span[i][1] = c->p;
+				}
+		}
+		jws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (jexpect(c, '}'))
+			return c->err->code;
+		break;
+	}
+	if (!have_model || !ms)
+		return cfg_fail(L, "%s", "no model with merges");
+	if (load_members(t, L, span) || build_tables(t, L))
+		return c->err->code;
+	return parse_merges(t, L, ms, me);
+}
+
+static int finish(struct ds_tokenizer *t, struct ds_error *err, const char *path)
+{
+	for (int b = 0; b < 256; b++) {
+		uint8_t ch = (uint8_t)b;
+		t->byte_id[b] = tok_vocab_find(t, &ch, 1);
+		if (t->byte_id[b] < 0)
+			return ds_error_set(err, EX_CONFIG, "%s: byte 0x%02x has no token; not a byte-level vocabulary", path, b);
+	}
+	for (int32_t id = 0; id < t->n_ids; id++) {
+		if (!(t->flags[id] & TOKF_ADDED))
+			continue;
+		tok_trie_add(&t->trie[t->flags[id] & TOKF_NORMALIZED ? 1 : 0], t->bytes + t->off[id],
+			     t->off[id + 1] - t->off[id], id);
+		if (t->off[id + 1] - t->off[id] > t->max_added)
+			t->max_added = t->off[id + 1] - t->off[id];
+	}
+	return 0;
+}
+
+int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err)
+{
+	struct ds_tokenizer *t = calloc(1, sizeof(*t));
+	struct loader L = { .c = { .err = err, .path = path }, .max_id = -1 };
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!t)
+		abort();
+	static int tables_ready;
+
+	if (!tables_ready) {
+		bytelevel_tables();
+		tables_ready = 1;
+	}
+	if ((rc = read_file(path, &text, &len, err))) {
+		free(t);
+		return rc;
+	}
+	L.c.p = L.c.base = text;
+	L.c.end = text + len;
+	rc = load_text(t, &L);
+	if (!rc)
+		rc = finish(t, err, path);
+	free(text);
+	free(L.text.p);
+	free(L.e);
+	free(L.tmp);
+	if (rc) {
+		ds_tokenizer_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void ds_tokenizer_free(struct ds_tokenizer *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->nsteps; i++)
+		tok_step_free(&t->step[i]);
+	tok_trie_free(&t->trie[0]);
+	tok_trie_free(&t->trie[1]);
+	tok_bpe_free(t);
+	free(t->off);
+	free(t->bytes);
+	free(t->flags);
+	free(t);
+}
