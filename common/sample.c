@@ -243,7 +243,8 @@ static double mass_of(const double *w, int32_t *ids, size_t n)
 {
 	double sum = 0;
 
-	qsort(ids, n, sizeof(*ids), cmp_id);
+	if (n)
+		qsort(ids, n, sizeof(*ids), cmp_id);
 	for (size_t i = 0; i < n; i++)
 		sum += w[ids[i]];
 	return sum;

@@ -248,7 +248,8 @@ static void finish_at(struct ds_scorer *sc, size_t i, struct ds_score_seq *out)
 	struct seq_score *st = &sc->seqs[i];
 
 	*out = st->out;
-	qsort(out->tok, out->n, sizeof(*out->tok), cmp_token);
+	if (out->n)
+		qsort(out->tok, out->n, sizeof(*out->tok), cmp_token);
 	st->out.tok = NULL;
 	seq_release(st);
 	sc->seqs[i] = sc->seqs[--sc->nseq];
@@ -518,7 +519,7 @@ static cJSON *stats_json(struct values *a, int rms)
 	cJSON_AddNumberToObject(o, "stderr", a->n > 1 ? sqrt(var / (double)(a->n - 1) / (double)a->n) : NAN);
 	if (rms)
 		cJSON_AddNumberToObject(o, "rms", sqrt(sq / (double)a->n));
-	qsort(a->v, a->n, sizeof(*a->v), cmp_double);
+	qsort(a->v, a->n, sizeof(*a->v), cmp_double);	/* a->n > 0 here */
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 		cJSON_AddNumberToObject(o, qs[i].name, percentile(a->v, a->n, qs[i].q));
 	return o;
