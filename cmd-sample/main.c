@@ -60,7 +60,8 @@ static const struct ds_tool tool = {
 	"Read LOGITS frames and write, for each, the next token of its sequence as a TOKENS\n"
 	"frame [1] at the position after the frame's last row.  TOKENS frames that pass\n"
 	"are remembered for the penalties (and dropped unless --echo); CONTROL END/RESET\n"
-	"forget a sequence; other frames pass through.  FILE defaults to standard input.",
+	"forget a sequence; other frames, and the LOGITS of MTP modules (aux > 0), pass\n"
+	"through.  FILE defaults to standard input.",
 	options,
 };
 
@@ -136,6 +137,10 @@ int main(int argc, char **argv)
 	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
 		switch (f.kind) {
 		case DS_KIND_LOGITS:
+			if (f.aux) {	/* an MTP module's logits: not the next token */
+				write_frame(&w, &f);
+				break;
+			}
 			if (ds_sampler_next(s, &f, &res, &err))
 				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
 			emit(&w, json, &res, &out);

@@ -88,7 +88,7 @@ static int next_base(struct ds_reader *r, struct ds_frame *f)
 	int rc;
 
 	while ((rc = ds_read_frame(r, f, &err)) == 1)
-		if (f->kind == DS_KIND_LOGITS)
+		if (f->kind == DS_KIND_LOGITS && f->aux == 0)
 			return 1;
 	if (rc)
 		ds_die_error(&err);
@@ -130,6 +130,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		if (f.kind == DS_KIND_TOKENS) {
 			rc = kl ? ds_kl_tokens(kl, &f, &err) : ds_scorer_tokens(sc, &f, &err);
+		} else if (f.kind == DS_KIND_LOGITS && f.aux) {
+			/* an MTP module's logits predict a token further on: not scored */
 		} else if (f.kind == DS_KIND_LOGITS && kl) {
 			if (!next_base(&rb, &bf))
 				ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": '%s' has no LOGITS frame left to compare with",

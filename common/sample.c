@@ -3,11 +3,13 @@
  * min-p and the seeded draw, in the order sample.h specifies, plus the
  * per-sequence histories and the output frames.
  *
- * Ranking never sorts the whole vocabulary unless it must: a bounded heap
- * picks the best m tokens (O(V log m)), and top-p without top-k tries
- * m = 64, 1024, ... until the prefix reaches the wanted mass.  The rank
- * order is total (w descending, id ascending), so every m gives the same
- * prefix and the result does not depend on the attempt that found it.
+ * Ranking never sorts the whole vocabulary: top-k and the log-probability
+ * report use a bounded heap (O(V log k)); top-p without top-k finds, by
+ * quickselect on probability mass (O(V) expected), a set of best tokens
+ * whose mass exceeds the goal by a margin far above any rounding
+ * difference, then sorts only that set and applies the exact rule of
+ * sample.h to it.  The rank order is total (w descending, id ascending),
+ * so the result is the same as a full sort would give.
  */
 #include "sample.h"
 
@@ -26,8 +28,14 @@ struct seq_state {
 	struct ds_history hist;
 };
 
+struct cand {			/* a token and its weight, for top-p */
+	double w;
+	int32_t id;
+};
+
 struct ds_sampler {
 	struct ds_sample_params p;
+	struct cand *cand;
 	size_t cap;			/* vocabulary size the scratch holds */
 	double *z, *w;
 	int32_t *rank, *count, *ids;
@@ -107,6 +115,7 @@ void ds_sampler_free(struct ds_sampler *s)
 {
 	if (!s)
 		return;
+	free(s->cand);
 	free(s->z);
 	free(s->w);
 	free(s->rank);
@@ -127,6 +136,7 @@ static void reserve_vocab(struct ds_sampler *s, size_t V)
 	if (V <= s->cap)
 		return;
 	free(s->count);
+	s->cand = ds_xrealloc(s->cand, V * sizeof(*s->cand));
 	s->z = ds_xrealloc(s->z, V * sizeof(*s->z));
 	s->w = ds_xrealloc(s->w, V * sizeof(*s->w));
 	s->rank = ds_xrealloc(s->rank, V * sizeof(*s->rank));
@@ -299,34 +309,105 @@ static int32_t argmax(const double *z, size_t V)
 	return (int32_t)best;
 }
 
-/* top-p on s->rank: the candidate list (the top-k list when listed, else
- * every token with w > 0) cut to the shortest rank prefix reaching
- * top_p * S.  Returns the prefix length; s->rank holds the prefix. */
+static int cand_better(const struct cand *a, const struct cand *b)
+{
+	return a->w > b->w || (a->w == b->w && a->id < b->id);
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	return cand_better(b, a) - cand_better(a, b);
+}
+
+static void cand_swap(struct cand *c, size_t i, size_t j)
+{
+	struct cand t = c[i];
+	c[i] = c[j];
+	c[j] = t;
+}
+
+/* Partition c[lo, hi) around a median-of-three pivot: better entries
+ * before it, worse after; returns the pivot's index. */
+static size_t partition(struct cand *c, size_t lo, size_t hi)
+{
+	size_t mid = lo + (hi - lo) / 2, last = hi - 1, store = lo;
+
+	if (cand_better(&c[mid], &c[lo]))
+		cand_swap(c, mid, lo);
+	if (cand_better(&c[last], &c[lo]))
+		cand_swap(c, last, lo);
+	if (cand_better(&c[last], &c[mid]))
+		cand_swap(c, last, mid);
+	cand_swap(c, mid, last);	/* the median is the pivot */
+	for (size_t i = lo; i < last; i++)
+		if (cand_better(&c[i], &c[last]))
+			cand_swap(c, i, store++);
+	cand_swap(c, store, last);
+	return store;
+}
+
+/* Reorder c[0, n) so that c[0, k) are the k best entries (in no order)
+ * for the smallest k whose mass (summed in any order) reaches need;
+ * returns k (n when none does). */
+static size_t prefix_reaching(struct cand *c, size_t n, double need)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {	/* c[0, lo) are in; the answer lies in (lo, hi] */
+		size_t p = partition(c, lo, hi);
+		double m = 0;
+
+		for (size_t i = lo; i < p; i++)
+			m += c[i].w;
+		if (m >= need) {
+			hi = p;
+			continue;
+		}
+		m += c[p].w;
+		if (m >= need)
+			return p + 1;
+		need -= m;
+		lo = p + 1;
+	}
+	return lo;
+}
+
+/* top-p: cut the candidates (the top-k list in s->rank when listed, else
+ * every token with w > 0) to the shortest rank prefix reaching
+ * top_p * S, per sample.h.  Returns the prefix length; s->rank holds it. */
 static size_t top_p_cut(struct ds_sampler *s, size_t V, size_t n, int listed)
 {
 	const double *w = s->w;
-	double S = 0, goal, cum;
+	struct cand *c = s->cand;
+	double S = 0, goal, cum = 0;
+	size_t k;
 
 	if (listed) {
 		memcpy(s->ids, s->rank, n * sizeof(*s->ids));
 		S = mass_of(w, s->ids, n);
-	} else {
-		for (size_t i = 0; i < V; i++)
-			S += w[i];
+		goal = s->p.top_p * S;
+		for (size_t j = 0; j < n; j++)
+			if ((cum += w[s->rank[j]]) >= goal)
+				return j + 1;
+		return n;	/* rounding kept the goal out of reach: keep all */
+	}
+	n = 0;
+	for (size_t i = 0; i < V; i++) {
+		S += w[i];
+		if (w[i] > 0)
+			c[n++] = (struct cand){ w[i], (int32_t)i };
 	}
 	goal = s->p.top_p * S;
-	for (size_t m = 64;; m *= 16) {
-		if (!listed)
-			n = rank_top(w, V, 0, m, s->rank);
-		cum = 0;
-		for (size_t j = 0; j < n; j++) {
-			cum += w[s->rank[j]];
-			if (cum >= goal)
-				return j + 1;
-		}
-		if (listed || n < m)
-			return n;	/* rounding kept the goal out of reach: keep all */
-	}
+	/* a superset: summation order changes a mass by < V * 2^-52 * S */
+	k = prefix_reaching(c, n, goal + 1e-9 * S);
+	if (k)
+		qsort(c, k, sizeof(*c), cand_cmp);
+	for (size_t j = 0; j < k; j++)
+		s->rank[j] = c[j].id;
+	for (size_t j = 0; j < k; j++)
+		if ((cum += c[j].w) >= goal)
+			return j + 1;
+	return k;	/* k == n here: keep all */
 }
 
 /* Step 4 on s->w: zero every token that is not kept. */

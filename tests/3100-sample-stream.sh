@@ -107,3 +107,10 @@ expect_fail 64 "a negative temperature is a usage error" ds sample -t -1 "$T/l.d
 expect_fail 64 "a negative seed is a usage error" ds sample --seed -1 "$T/l.ds"
 expect_fail 64 "a seed beyond 2^64-1 is a usage error" ds sample --seed 18446744073709551616 "$T/l.ds"
 expect_fail 73 "an uncreatable --logprobs-file" ds sample --logprobs-file "$T/no/dir/x.jsonl" "$T/l.ds"
+
+# LOGITS of an MTP module (aux 1) are not the next token: passed through
+printf '0 1\n' | logits --no-digest >"$T/mtp.ds"
+printf '\001' | dd of="$T/mtp.ds" bs=1 seek=12 conv=notrunc 2>/dev/null
+check_eq "the crafted frame is LOGITS aux 1" "$(ds cat -f header "$T/mtp.ds")" "frame 0: LOGITS f32 [1, 2] seq 0 pos 0 aux 1 final"
+ds sample --no-digest "$T/mtp.ds" >"$T/mtp-out.ds"
+check_files "MTP LOGITS (aux > 0) pass through unchanged" "$T/mtp.ds" "$T/mtp-out.ds"

@@ -109,3 +109,9 @@ expect_fail 65 "garbage input is refused" ds score "$T/garbage"
 expect_fail 66 "a missing input file" ds score "$T/no-such-file"
 expect_fail 66 "a missing base file" ds score --kl "$T/no-such-file" "$T/in.ds"
 expect_fail 64 "--kl and --requests do not mix" ds score --kl "$T/base.ds" --requests "$T/in.ds"
+
+# LOGITS of an MTP module (aux 1) are not scored
+printf '5 -5 0 0 0 0 0 0 0 0 0 0 -inf\n' | ds cat --from-text LOGITS --no-digest --seq 0 --pos 2 >"$T/mtp.ds"
+printf '\001' | dd of="$T/mtp.ds" bs=1 seek=12 conv=notrunc 2>/dev/null
+cat "$T/in.ds" "$T/mtp.ds" | ds score >"$T/mtp.json"
+check_files "MTP LOGITS (aux > 0) are not scored" "$T/mtp.json" "$T/score.json"

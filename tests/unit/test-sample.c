@@ -311,42 +311,64 @@ static void test_filters(void)
 	}
 }
 
-/* top-p over a large vocabulary, where the sampler's heap must grow past
- * 64 and 1024 candidates: its distribution equals the plain computation */
-static void test_large_top_p(void)
-{
-	enum { V = 5000 };
-	static float z[V];
-	static double got[V], p[V];
-	static int keep[V];
-	struct ds_error err = { 0 };
-	struct ds_sampler *s;
-	double cum = 0, maxdiff = 0;
-	int n = 0, kept = 0, rc;
+/* top-p over a large vocabulary (the quickselect path): the distribution
+ * equals a plain, slow selection by repeated maximum */
+enum { BIGV = 5000 };
 
-	for (int i = 0; i < V; i++)	/* a fixed, flat-ish pseudo-random row */
-		z[i] = (float)((ds_rng_u64(99, 0, (uint64_t)i) >> 40) % 1000) / 400.0f;
-	s = sampler(1, 0, 0.95, 0);
-	rc = ds_sample_distribution(s, z, V, NULL, 0, got, &err);
-	softmax(z, V, 1, p);
-	/* selection by repeated max: slow and obviously right */
-	for (n = 0; cum < 0.95; n++) {
+static void top_p_case(const char *what, const float *z, double top_p, int min_kept, int max_kept)
+{
+	static double got[BIGV], p[BIGV];
+	static int keep[BIGV];
+	struct ds_error err = { 0 };
+	struct ds_sampler *s = sampler(1, 0, top_p, 0);
+	double cum = 0, maxdiff = 0;
+	int n, kept = 0, rc;
+	char desc[160];
+
+	rc = ds_sample_distribution(s, z, BIGV, NULL, 0, got, &err);
+	softmax(z, BIGV, 1, p);
+	memset(keep, 0, sizeof(keep));
+	for (n = 0; cum < top_p; n++) {
 		int best = -1;
-		for (int i = 0; i < V; i++)
+		for (int i = 0; i < BIGV; i++)
 			if (!keep[i] && (best < 0 || p[i] > p[best]))
 				best = i;
 		keep[best] = 1;
 		cum += p[best];
 	}
-	restrict_to(p, keep, V);
-	for (int i = 0; i < V; i++) {
+	restrict_to(p, keep, BIGV);
+	for (int i = 0; i < BIGV; i++) {
 		kept += got[i] > 0;
 		maxdiff = fmax(maxdiff, fabs(got[i] - p[i]));
 	}
-	printf("# measured top-p 0.95 over V=%d: %d kept (plain count %d), max |dp| %.3g\n", V, kept, n, maxdiff);
-	check("top-p over 5000 tokens keeps the same set as a plain selection", rc == 0 && kept == n && kept > 1024);
-	check("top-p over 5000 tokens gives the same probabilities", maxdiff < 1e-12);
+	printf("# measured top-p %g, %s, V=%d: %d kept (plain selection %d), max |dp| %.3g\n",
+	       top_p, what, BIGV, kept, n, maxdiff);
+	snprintf(desc, sizeof(desc), "top-p %g over %d tokens, %s: the same kept set as a plain selection",
+		 top_p, BIGV, what);
+	check(desc, rc == 0 && kept == n && kept >= min_kept && kept <= max_kept);
+	snprintf(desc, sizeof(desc), "top-p %g over %d tokens, %s: the same probabilities", top_p, BIGV, what);
+	check(desc, maxdiff < 1e-12);
 	ds_sampler_free(s);
+}
+
+static void test_large_top_p(void)
+{
+	static float z[BIGV];
+
+	for (int i = 0; i < BIGV; i++)	/* flat-ish pseudo-random */
+		z[i] = (float)((ds_rng_u64(99, 0, (uint64_t)i) >> 40) % 1000) / 400.0f;
+	top_p_case("flat", z, 0.95, 1025, BIGV);
+	for (int i = 0; i < BIGV; i++) {	/* peaked: a few large logits */
+		double u = (double)(ds_rng_u64(98, 0, (uint64_t)i) >> 11) * 0x1p-53;
+		z[i] = (float)(14 * u * u * u * u);
+	}
+	top_p_case("peaked", z, 0.9, 2, 1024);
+	for (int i = 0; i < BIGV; i++)	/* sorted input, best first */
+		z[i] = (float)(-i / 300.0);
+	top_p_case("descending", z, 0.8, 2, BIGV);
+	for (int i = 0; i < BIGV; i++)	/* sorted input, best last, with ties */
+		z[i] = (float)((i / 4) / 300.0);
+	top_p_case("ascending with ties", z, 0.5, 2, BIGV);
 }
 
 static void test_penalties(void)
