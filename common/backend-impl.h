@@ -1,0 +1,35 @@
+/*
+ * backend-impl.h - what a backend implements behind backend.h: one table of
+ * operations and an open function.  Only backend.c and the backends
+ * (common/cpu/backend-cpu.c, later common/cuda/) include this.
+ */
+#ifndef DS_BACKEND_IMPL_H
+#define DS_BACKEND_IMPL_H
+
+#include "backend.h"
+
+struct ds_backend_ops {
+	const char *name;
+	int (*check)(void *impl, const struct ds_fwd_batch *batch, int mtp, struct ds_error *err);
+	int (*layers)(void *impl, const struct ds_fwd_batch *batch, float *hidden, struct ds_error *err);
+	int (*head)(void *impl, const float *hidden, long n, float *logits, struct ds_error *err);
+	int (*mtp)(void *impl, const struct ds_fwd_batch *batch, const float *hidden, const int32_t *next,
+		   float *logits, struct ds_error *err);
+	int (*route)(void *impl, const struct ds_fwd_batch *batch, long layer, const float *hidden, int from_input,
+		     int32_t *ids, float *weights, struct ds_error *err);
+	long (*seq_len)(void *impl, uint64_t seq, int mtp);
+	void (*end_seq)(void *impl, uint64_t seq);
+	void (*set_hooks)(void *impl, const struct ds_fwd_hooks *h);
+	void (*free)(void *impl);
+};
+
+struct ds_backend {
+	const struct ds_backend_ops *ops;
+	void *impl;
+};
+
+/* The CPU backend (common/cpu/backend-cpu.c). */
+int ds_backend_cpu_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,
+			struct ds_error *err);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * backend.c - choosing a backend by device name and forwarding calls to its
+ * operation table.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "backend-impl.h"
+
+int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const struct ds_backend_opts *o,
+		    struct ds_error *err)
+{
+	const char *dev = o->device ? o->device : "cpu";
+	struct ds_backend *b;
+	int rc;
+
+	*out = NULL;
+	if (!strcmp(dev, "cuda"))
+		return ds_error_set(err, EX_UNAVAILABLE,
+				    "device 'cuda': the CUDA backend is not implemented yet (use --device cpu)");
+	if (strcmp(dev, "cpu"))
+		return ds_error_set(err, EX_USAGE, "unknown device '%s' (cpu or cuda)", dev);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	if ((rc = ds_backend_cpu_open(b, m, o, err))) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+void ds_backend_free(struct ds_backend *b)
+{
+	if (!b)
+		return;
+	b->ops->free(b->impl);
+	free(b);
+}
+
+const char *ds_backend_name(const struct ds_backend *b)
+{
+	return b->ops->name;
+}
+
+void ds_backend_set_hooks(struct ds_backend *b, const struct ds_fwd_hooks *h)
+{
+	b->ops->set_hooks(b->impl, h);
+}
+
+long ds_batch_rows(const struct ds_fwd_batch *batch)
+{
+	long n = 0;
+
+	for (int i = 0; i < batch->nchunks; i++)
+		n += batch->chunks[i].n;
+	return n;
+}
+
+int ds_backend_check(struct ds_backend *b, const struct ds_fwd_batch *batch, int mtp, struct ds_error *err)
+{
+	return b->ops->check(b->impl, batch, mtp, err);
+}
+
+int ds_backend_layers(struct ds_backend *b, const struct ds_fwd_batch *batch, float *hidden,
+		      struct ds_error *err)
+{
+	return b->ops->layers(b->impl, batch, hidden, err);
+}
+
+int ds_backend_head(struct ds_backend *b, const float *hidden, long n, float *logits, struct ds_error *err)
+{
+	return b->ops->head(b->impl, hidden, n, logits, err);
+}
+
+int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
+		   const int32_t *next_tokens, float *logits, struct ds_error *err)
+{
+	return b->ops->mtp(b->impl, batch, hidden, next_tokens, logits, err);
+}
+
+int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, long layer, const float *hidden,
+		     int from_input, int32_t *ids, float *weights, struct ds_error *err)
+{
+	return b->ops->route(b->impl, batch, layer, hidden, from_input, ids, weights, err);
+}
+
+long ds_backend_seq_len(struct ds_backend *b, uint64_t seq, int mtp)
+{
+	return b->ops->seq_len(b->impl, seq, mtp);
+}
+
+void ds_backend_end_seq(struct ds_backend *b, uint64_t seq)
+{
+	b->ops->end_seq(b->impl, seq);
+}

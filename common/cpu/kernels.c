@@ -1,0 +1,237 @@
+/*
+ * kernels.c - the portable C kernels and the runtime choice between them and
+ * the vectorised ones (kernels-avx2.c, kernels-avx512.c).
+ *
+ * The generic kernels follow the same recipe as the vectorised ones (FP8:
+ * pre-scale the activations by the block scale, then accumulate table-decoded
+ * bytes against them) with 8 partial sums per dot product, so they agree
+ * with them to rounding.  They are the reference the tests hold the others
+ * to, and the path on CPUs without AVX2.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "kernels-impl.h"
+
+uint8_t ds_fp8_bf16_hi[128], ds_fp8_bf16_lo[128];
+
+static void fp8_bf16_tables(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	for (int b = 0; b < 128; b++) {
+		uint32_t bits = ds_f32_bits(ds_fp8_e4m3_to_f32((uint8_t)b));
+
+		ds_fp8_bf16_hi[b] = (uint8_t)(bits >> 24);
+		ds_fp8_bf16_lo[b] = (uint8_t)(bits >> 16);
+	}
+	done = 1;
+}
+
+size_t ds_matmul_scratch(const struct ds_mat *w)
+{
+	if (w->dtype != DS_F8_E4M3)
+		return 0;
+	return (size_t)DS_MATMUL_XCHUNK * (size_t)w->cols;
+}
+
+int ds_mat_valid(const struct ds_mat *w)
+{
+	if (!w || !w->data || w->rows < 0 || w->cols < 0 || w->ld < w->cols)
+		return 0;
+	switch (w->dtype) {
+	case DS_F32:
+	case DS_F16:
+	case DS_BF16:
+		return 1;
+	case DS_F8_E4M3:
+		return w->scale && w->scale_ld == (w->cols + DS_FP8_BLOCK - 1) / DS_FP8_BLOCK;
+	default:
+		return 0;
+	}
+}
+
+float ds_mat_get(const struct ds_mat *w, long n, long k)
+{
+	size_t i = (size_t)n * (size_t)w->ld + (size_t)k;
+
+	switch (w->dtype) {
+	case DS_F32:
+		return ((const float *)w->data)[i];
+	case DS_F16:
+		return ds_f16_to_f32(((const uint16_t *)w->data)[i]);
+	case DS_BF16:
+		return ds_bf16_to_f32(((const uint16_t *)w->data)[i]);
+	case DS_F8_E4M3:
+		return ds_fp8_e4m3_to_f32(((const uint8_t *)w->data)[i]) *
+		       w->scale[(n / DS_FP8_BLOCK) * w->scale_ld + k / DS_FP8_BLOCK];
+	default:
+		return 0;
+	}
+}
+
+void ds_fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, long nx, float *xs)
+{
+	const float *s = w->scale + nb * w->scale_ld;
+	long K = w->cols;
+
+	for (long r = 0; r < nx; r++) {
+		const float *xr = x + r * ldx;
+		float *o = xs + r * K;
+
+		for (long kb = 0; kb * DS_FP8_BLOCK < K; kb++) {
+			long k1 = (kb + 1) * DS_FP8_BLOCK < K ? (kb + 1) * DS_FP8_BLOCK : K;
+			float sc = s[kb];
+
+			for (long k = kb * DS_FP8_BLOCK; k < k1; k++)
+				o[k] = xr[k] * sc;
+		}
+	}
+}
+
+/* weight element k of a row as f32 (exact for every dtype) */
+static inline float wget(enum ds_dtype dt, const void *row, long k)
+{
+	switch (dt) {
+	case DS_F32:
+		return ((const float *)row)[k];
+	case DS_F16:
+		return ds_f16_to_f32(((const uint16_t *)row)[k]);
+	case DS_BF16:
+		return ds_bf16_to_f32(((const uint16_t *)row)[k]);
+	default:
+		return ds_fp8_e4m3_table[((const uint8_t *)row)[k]];
+	}
+}
+
+static float dot_generic(enum ds_dtype dt, const void *row, const float *x, long K)
+{
+	float acc[8] = { 0 };
+	long k = 0;
+
+	for (; k + 8 <= K; k += 8)
+		for (int l = 0; l < 8; l++)
+			acc[l] += wget(dt, row, k + l) * x[k + l];
+	for (; k < K; k++)
+		acc[k & 7] += wget(dt, row, k) * x[k];
+	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static const void *row_ptr(const struct ds_mat *w, long n)
+{
+	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
+}
+
+static void matmul_generic(const struct ds_mat *w, long n0, long n1, const float *x, long ldx,
+			   long nx, float *y, long ldy, float *scratch)
+{
+	if (w->dtype != DS_F8_E4M3) {
+		for (long n = n0; n < n1; n++) {
+			const void *row = row_ptr(w, n);
+
+			for (long r = 0; r < nx; r++)
+				y[r * ldy + (n - n0)] = dot_generic(w->dtype, row, x + r * ldx, w->cols);
+		}
+		return;
+	}
+	/* FP8: one 128-row scale block and up to XCHUNK activation rows at a time */
+	for (long b0 = n0; b0 < n1;) {
+		long nb = b0 / DS_FP8_BLOCK;
+		long b1 = (nb + 1) * DS_FP8_BLOCK < n1 ? (nb + 1) * DS_FP8_BLOCK : n1;
+
+		for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
+			long cnt = nx - r0 < DS_MATMUL_XCHUNK ? nx - r0 : DS_MATMUL_XCHUNK;
+
+			ds_fp8_prescale(w, nb, x + r0 * ldx, ldx, cnt, scratch);
+			for (long n = b0; n < b1; n++) {
+				const void *row = row_ptr(w, n);
+
+				for (long r = 0; r < cnt; r++)
+					y[(r0 + r) * ldy + (n - n0)] =
+						dot_generic(DS_F8_E4M3, row, scratch + r * w->cols, w->cols);
+			}
+		}
+		b0 = b1;
+	}
+}
+
+static void matmul_t_generic(const struct ds_mat *w, long i0, long ni, const float *x, long ldx,
+			     long nx, float *y, long ldy)
+{
+	long J = w->cols;
+
+	for (long r = 0; r < nx; r++) {
+		float *yr = y + r * ldy;
+
+		memset(yr, 0, (size_t)J * sizeof(*yr));
+		for (long i = 0; i < ni; i++) {
+			long n = i0 + i;
+			const void *row = row_ptr(w, n);
+			float c = x[r * ldx + i];
+
+			if (w->dtype == DS_F8_E4M3) {
+				const float *s = w->scale + (n / DS_FP8_BLOCK) * w->scale_ld;
+
+				for (long kb = 0; kb * DS_FP8_BLOCK < J; kb++) {
+					long j1 = (kb + 1) * DS_FP8_BLOCK < J ? (kb + 1) * DS_FP8_BLOCK : J;
+					float coef = c * s[kb];
+
+					for (long j = kb * DS_FP8_BLOCK; j < j1; j++)
+						yr[j] += coef * wget(DS_F8_E4M3, row, j);
+				}
+			} else {
+				for (long j = 0; j < J; j++)
+					yr[j] += c * wget(w->dtype, row, j);
+			}
+		}
+	}
+}
+
+const struct ds_kernels ds_kernels_generic = { "generic", matmul_generic, matmul_t_generic };
+
+/* ---- runtime selection ---- */
+
+static const struct ds_kernels *current;
+
+const struct ds_kernels *ds_kernels_named(const char *name)
+{
+	fp8_bf16_tables();
+	if (!strcmp(name, "generic"))
+		return &ds_kernels_generic;
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (!strcmp(name, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+	    __builtin_cpu_supports("f16c"))
+		return &ds_kernels_avx2;
+	if (!strcmp(name, "avx512") && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vbmi") &&
+	    __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+		return &ds_kernels_avx512;
+#endif
+	return NULL;
+}
+
+const struct ds_kernels *ds_kernels(void)
+{
+	static const char *const order[] = { "avx512", "avx2", "generic" };
+	const char *want;
+
+	if (current)
+		return current;
+	want = getenv("DS_CPU");
+	if (want && *want)
+		current = ds_kernels_named(want);
+	for (size_t i = 0; !current && i < sizeof(order) / sizeof(order[0]); i++)
+		current = ds_kernels_named(order[i]);
+	return current;
+}
+
+void ds_kernels_use(const struct ds_kernels *k)
+{
+	fp8_bf16_tables();
+	current = k;
+}

@@ -1,0 +1,95 @@
+/*
+ * kernels.h - the CPU compute primitives of the forward pass: products of
+ * f32 activations with weight matrices kept in their checkpoint dtype (F32,
+ * F16, BF16, FP8-e4m3 with 128x128 block scales), converted in registers.
+ *
+ * Owns: struct ds_mat (a borrowed view of a row-major matrix), the kernel
+ * table and its runtime selection (generic C, AVX2+FMA+F16C, AVX-512 with
+ * VBMI).  Leaves out: threads (threadpool.h splits rows between calls) and
+ * everything model-specific.
+ *
+ * Invariants every implementation keeps, so that results never depend on
+ * how work is split:
+ *  - each output element is computed by one sequence of operations that
+ *    depends only on (weight row, activation row, ISA), never on the row
+ *    range, the number of activation rows or the tiling.  One row through
+ *    ds_matmul() gives the same bits as that row among many;
+ *  - FP8 blocks: W[n][k] = fp8(Q[n][k]) * S[n/128][k/128].  The kernels
+ *    multiply the activations by the block scale of the row block first
+ *    (xs[k] = x[k] * S[n/128][k/128]) and then accumulate fp8(Q) * xs;
+ *  - FP8 bytes become floats through a table (the 256-entry one in tensor.h,
+ *    or a VBMI byte-permute lookup of the exact bf16 pattern); never by
+ *    placing fp8 bits into an f32 exponent.
+ * Different ISAs agree within rounding (about 1e-6 relative), not in bits.
+ *
+ * Nothing here allocates; callers own every buffer.
+ */
+#ifndef DS_KERNELS_H
+#define DS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tensor.h"
+
+#define DS_FP8_BLOCK 128	/* rows and columns of one weight_scale_inv block */
+#define DS_MATMUL_XCHUNK 16	/* activation rows pre-scaled together (FP8) */
+
+/* A borrowed view of a matrix [rows, cols], row i at data + i*ld elements. */
+struct ds_mat {
+	enum ds_dtype dtype;	/* DS_F32, DS_F16, DS_BF16 or DS_F8_E4M3 */
+	long rows, cols;
+	long ld;		/* elements from one row to the next (>= cols) */
+	const void *data;
+	const float *scale;	/* DS_F8_E4M3 only: [ceil(rows/128), scale_ld] */
+	long scale_ld;		/* ceil(cols/128) */
+	const char *name;	/* for messages; may be NULL */
+};
+
+/*
+ * y[r*ldy + (n - n0)] = sum_k x[r*ldx + k] * W[n][k]   for n0 <= n < n1,
+ * r < nx.  `scratch` must hold ds_matmul_scratch(w) floats (NULL is fine
+ * when that is 0).  x rows hold at least w->cols floats.
+ */
+typedef void ds_matmul_fn(const struct ds_mat *w, long n0, long n1, const float *x, long ldx,
+			  long nx, float *y, long ldy, float *scratch);
+/*
+ * The transposed product over a band of rows:
+ * y[r*ldy + j] = sum_{i < ni} x[r*ldx + i] * W[i0 + i][j]   for j < w->cols,
+ * accumulated in ascending i.  Used to absorb W_UK into the query.
+ */
+typedef void ds_matmul_t_fn(const struct ds_mat *w, long i0, long ni, const float *x, long ldx,
+			    long nx, float *y, long ldy);
+
+struct ds_kernels {
+	const char *name;	/* "generic", "avx2", "avx512" */
+	ds_matmul_fn *matmul;
+	ds_matmul_t_fn *matmul_t;
+};
+
+/* The kernels in use: chosen once from the CPU's features, or from the
+ * environment variable DS_CPU=generic|avx2|avx512 when the CPU supports
+ * that choice (an unsupported or unknown value is ignored). */
+const struct ds_kernels *ds_kernels(void);
+/* A specific set, or NULL when this CPU (or build) cannot run it. */
+const struct ds_kernels *ds_kernels_named(const char *name);
+/* Make `k` the set ds_kernels() returns (tests compare the sets). */
+void ds_kernels_use(const struct ds_kernels *k);
+
+/* Floats of scratch one ds_matmul call on w needs. */
+size_t ds_matmul_scratch(const struct ds_mat *w);
+/* Whether a matrix view is well formed (known dtype, scales present for
+ * FP8, ld >= cols). */
+int ds_mat_valid(const struct ds_mat *w);
+
+/* One weight element as f32 (slow; tests and odd corners only). */
+float ds_mat_get(const struct ds_mat *w, long n, long k);
+
+/* The implementations, for the dispatcher and the tests. */
+extern const struct ds_kernels ds_kernels_generic;
+#if defined(__x86_64__)
+extern const struct ds_kernels ds_kernels_avx2;
+extern const struct ds_kernels ds_kernels_avx512;
+#endif
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * mla.c - the latent KV cache and absorbed-form MLA (see mla.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "mla.h"
+
+#define HEADS_PER_ITEM 8
+
+/* ---- cache ---- */
+
+void ds_kv_init(struct ds_kv *kv, long nlayers, long width, long max_len)
+{
+	memset(kv, 0, sizeof(*kv));
+	kv->nlayers = nlayers;
+	kv->width = width;
+	kv->max_len = max_len;
+}
+
+struct ds_kv_seq *ds_kv_find(const struct ds_kv *kv, uint64_t seq)
+{
+	for (long i = 0; i < kv->nseq; i++)
+		if (kv->seqs[i]->seq == seq)
+			return kv->seqs[i];
+	return NULL;
+}
+
+struct ds_kv_seq *ds_kv_get(struct ds_kv *kv, uint64_t seq)
+{
+	struct ds_kv_seq *s = ds_kv_find(kv, seq);
+
+	if (s)
+		return s;
+	if (kv->nseq == kv->capseq) {
+		long cap = kv->capseq ? 2 * kv->capseq : 8;
+		struct ds_kv_seq **p = realloc(kv->seqs, (size_t)cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		kv->seqs = p;
+		kv->capseq = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->rows = kv->nlayers ? calloc((size_t)kv->nlayers, sizeof(*s->rows)) : NULL;
+	if (kv->nlayers && !s->rows) {
+		free(s);
+		return NULL;
+	}
+	s->seq = seq;
+	kv->seqs[kv->nseq++] = s;
+	return s;
+}
+
+int ds_kv_reserve(struct ds_kv *kv, struct ds_kv_seq *s, long len, struct ds_error *err)
+{
+	long cap;
+
+	if (len <= s->cap)
+		return 0;
+	if (len > kv->max_len)
+		return ds_error_set(err, EX_DATAERR, "sequence %llu: position %ld is beyond max_position_embeddings %ld",
+				    (unsigned long long)s->seq, len - 1, kv->max_len);
+	cap = s->cap ? 2 * s->cap : 64;
+	cap = cap < len ? len : cap;
+	cap = cap > kv->max_len ? kv->max_len : cap;
+	for (long l = 0; l < kv->nlayers; l++) {
+		float *p = realloc(s->rows[l], (size_t)cap * (size_t)kv->width * sizeof(float));
+
+		if (!p)
+			return ds_error_set(err, EX_OSERR, "out of memory for the KV cache (%ld positions)", cap);
+		s->rows[l] = p;
+	}
+	s->cap = cap;
+	return 0;
+}
+
+static void seq_free(struct ds_kv *kv, struct ds_kv_seq *s)
+{
+	for (long l = 0; l < kv->nlayers; l++)
+		free(s->rows[l]);
+	free(s->rows);
+	free(s);
+}
+
+void ds_kv_drop(struct ds_kv *kv, uint64_t seq)
+{
+	for (long i = 0; i < kv->nseq; i++)
+		if (kv->seqs[i]->seq == seq) {
+			seq_free(kv, kv->seqs[i]);
+			kv->seqs[i] = kv->seqs[--kv->nseq];
+			return;
+		}
+}
+
+void ds_kv_release(struct ds_kv *kv)
+{
+	for (long i = 0; i < kv->nseq; i++)
+		seq_free(kv, kv->seqs[i]);
+	free(kv->seqs);
+	memset(kv, 0, sizeof(*kv));
+}
+
+/* ---- buffers ---- */
+
+static int grow(float **p, size_t n, struct ds_error *err)
+{
+	float *q = realloc(*p, (n ? n : 1) * sizeof(float));
+
+	if (!q)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	*p = q;
+	return 0;
+}
+
+int ds_mla_buf_reserve(struct ds_mla_buf *b, const struct ds_model *m, int nthreads, long rows,
+		       long max_keys, struct ds_error *err)
+{
+	size_t R = (size_t)rows, W = (size_t)(m->rkv + m->dr), H = (size_t)m->H;
+	int rc;
+
+	if (rows > b->rows) {
+		if ((rc = grow(&b->qa, R * (size_t)(m->rq > 0 ? m->rq : 1), err)) ||
+		    (rc = grow(&b->q, R * H * (size_t)m->dq, err)) || (rc = grow(&b->kv, R * W, err)) ||
+		    (rc = grow(&b->qf, R * H * W, err)) || (rc = grow(&b->ol, R * H * (size_t)m->rkv, err)) ||
+		    (rc = grow(&b->o, R * H * (size_t)m->dv, err)))
+			return rc;
+		b->rows = rows;
+	}
+	if (!b->uv) {
+		b->uv = calloc((size_t)m->H, sizeof(*b->uv));
+		if (!b->uv)
+			return ds_error_set(err, EX_OSERR, "out of memory");
+	}
+	if (!b->scores) {
+		b->scores = calloc((size_t)nthreads, sizeof(*b->scores));
+		if (!b->scores)
+			return ds_error_set(err, EX_OSERR, "out of memory");
+		b->nthreads = nthreads;
+	}
+	if (max_keys * HEADS_PER_ITEM > b->score_cap) {
+		long cap = max_keys * HEADS_PER_ITEM * 2;
+
+		for (int t = 0; t < b->nthreads; t++)
+			if ((rc = grow(&b->scores[t], (size_t)cap, err)))
+				return rc;
+		b->score_cap = cap;
+	}
+	return 0;
+}
+
+void ds_mla_buf_release(struct ds_mla_buf *b)
+{
+	free(b->qa);
+	free(b->q);
+	free(b->kv);
+	free(b->qf);
+	free(b->ol);
+	free(b->o);
+	free(b->uv);
+	for (int t = 0; b->scores && t < b->nthreads; t++)
+		free(b->scores[t]);
+	free(b->scores);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- attention ---- */
+
+struct attn_ctx {
+	struct ds_exec *x;
+	const struct ds_model *m;
+	const struct ds_layer *l;
+	const struct ds_mla_rows *rows;
+	struct ds_mla_buf *b;
+	long cache_layer;
+	float sigma;
+	long nhb;		/* head blocks per row */
+};
+
+/* q_nope of every row, one head: qf[r][h][0..rkv) = W_UK[h]^T q_nope[r][h] */
+static void absorb_item(void *arg, long h, int thread)
+{
+	struct attn_ctx *c = arg;
+	const struct ds_model *m = c->m;
+	long W = m->rkv + m->dr;
+
+	c->x->k->matmul_t(&c->l->kv_b, h * (m->dn + m->dv), m->dn, c->b->q + h * m->dq, m->H * m->dq, c->rows->n,
+			  c->b->qf + h * W, m->H * W);
+}
+
+static void softmax(float *p, long n, float sigma)
+{
+	float mx = -INFINITY, sum = 0;
+
+	for (long s = 0; s < n; s++) {
+		p[s] = p[s] * sigma;
+		mx = p[s] > mx ? p[s] : mx;
+	}
+	for (long s = 0; s < n; s++) {
+		p[s] = expf(p[s] - mx);
+		sum += p[s];
+	}
+	for (long s = 0; s < n; s++)
+		p[s] = p[s] / sum;
+}
+
+/* one row, a block of heads: scores over the cache, softmax, ol */
+static void attend_item(void *arg, long item, int thread)
+{
+	struct attn_ctx *c = arg;
+	const struct ds_model *m = c->m;
+	long r = item / c->nhb, h0 = (item % c->nhb) * HEADS_PER_ITEM;
+	long nh = m->H - h0 < HEADS_PER_ITEM ? m->H - h0 : HEADS_PER_ITEM;
+	long W = m->rkv + m->dr, S = c->rows->pos[r] + 1;
+	const float *cache = c->rows->seq[r]->rows[c->cache_layer];
+	struct ds_mat keys = { DS_F32, S, W, W, cache, NULL, 0, "kv-cache" };
+	struct ds_mat vals = { DS_F32, S, m->rkv, W, cache, NULL, 0, "kv-cache" };
+	float *sc = c->b->scores[thread];
+
+	c->x->k->matmul(&keys, 0, S, c->b->qf + (r * m->H + h0) * W, W, nh, sc, S, NULL);
+	for (long j = 0; j < nh; j++)
+		softmax(sc + j * S, S, c->sigma);
+	c->x->k->matmul_t(&vals, 0, S, sc, S, nh, c->b->ol + (r * m->H + h0) * m->rkv, m->rkv);
+}
+
+void ds_mla_forward(struct ds_exec *x, const struct ds_model *m, const struct ds_layer *l,
+		    long cache_layer, const struct ds_rope *rope, const struct ds_mla_rows *rows,
+		    const float *a, float *out, struct ds_mla_buf *b)
+{
+	long n = rows->n, D = m->D, H = m->H, dq = m->dq, dn = m->dn, dr = m->dr, dv = m->dv;
+	long rkv = m->rkv, W = rkv + dr;
+	struct attn_ctx c = { x, m, l, rows, b, cache_layer, rope->softmax_scale, (H + HEADS_PER_ITEM - 1) / HEADS_PER_ITEM };
+	struct ds_matmul_job jobs[2];
+
+	/* projections: q (through the q LoRA when present) and [c | kpe] */
+	if (m->rq > 0) {
+		jobs[0] = (struct ds_matmul_job){ &l->q_a, a, D, n, b->qa, m->rq, 0, 0 };
+		jobs[1] = (struct ds_matmul_job){ &l->kv_a, a, D, n, b->kv, W, 0, 0 };
+		ds_exec_matmul_many(x, jobs, 2);
+		for (long r = 0; r < n; r++)
+			ds_rmsnorm(b->qa + r * m->rq, b->qa + r * m->rq, l->q_a_norm, m->rq, m->latent_eps);
+		ds_exec_matmul(x, &l->q_b, b->qa, m->rq, n, b->q, H * dq);
+	} else {
+		jobs[0] = (struct ds_matmul_job){ &l->q, a, D, n, b->q, H * dq, 0, 0 };
+		jobs[1] = (struct ds_matmul_job){ &l->kv_a, a, D, n, b->kv, W, 0, 0 };
+		ds_exec_matmul_many(x, jobs, 2);
+	}
+	/* the cache rows, and the rotated q_pe of every head */
+	for (long r = 0; r < n; r++) {
+		const float *cs = rows->rope + r * dr;
+		float *dst = rows->seq[r]->rows[cache_layer] + rows->pos[r] * W;
+
+		ds_rmsnorm(dst, b->kv + r * W, l->kv_a_norm, rkv, m->latent_eps);
+		memcpy(dst + rkv, b->kv + r * W + rkv, (size_t)dr * sizeof(float));
+		ds_rope_rotate(rope, cs, dst + rkv);
+		for (long h = 0; h < H; h++) {
+			float *qpe = b->q + r * H * dq + h * dq + dn;
+
+			ds_rope_rotate(rope, cs, qpe);
+			memcpy(b->qf + (r * H + h) * W + rkv, qpe, (size_t)dr * sizeof(float));
+		}
+	}
+	ds_pool_run(x->pool, H, absorb_item, &c);
+	ds_pool_run(x->pool, n * c.nhb, attend_item, &c);
+	/* o[h] = W_UV[h] ol[h], then W_o */
+	for (long h = 0; h < H; h++)
+		b->uv[h] = (struct ds_matmul_job){ &l->kv_b, b->ol + h * rkv, H * rkv, n, b->o + h * dv, H * dv,
+						   h * (dn + dv) + dn, h * (dn + dv) + dn + dv };
+	ds_exec_matmul_many(x, b->uv, H);
+	ds_exec_matmul(x, &l->o, b->o, H * dv, n, out, D);
+}

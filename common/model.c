@@ -1,0 +1,347 @@
+/*
+ * model.c - config + checkpoint -> per-layer weight views (see model.h).
+ *
+ * Tensor names are the Hugging Face ones (docs/deepseek-v3-model.md section
+ * 2).  Nothing here computes; it checks names, shapes and dtypes and hands
+ * out views.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "model.h"
+#include "rope.h"
+#include "route.h"
+
+int ds_model_layer_is_moe(const struct ds_model *m, long i)
+{
+	return m->E > 0 && i >= m->cfg.first_k_dense_replace;
+}
+
+int ds_model_init_dims(struct ds_model *m, struct ds_error *err)
+{
+	const struct ds_config *c = &m->cfg;
+	struct ds_rope rope;
+	int rc;
+
+	m->D = c->hidden_size;
+	m->H = c->num_attention_heads;
+	m->dn = c->qk_nope_head_dim;
+	m->dr = c->qk_rope_head_dim;
+	m->dv = c->v_head_dim;
+	m->dq = m->dn + m->dr;
+	m->rq = c->q_lora_rank;
+	m->rkv = c->kv_lora_rank;
+	m->I = c->intermediate_size;
+	m->Im = c->moe_intermediate_size;
+	m->E = c->n_routed_experts;
+	m->K = c->num_experts_per_tok;
+	m->V = c->vocab_size;
+	m->L = c->num_hidden_layers;
+	m->n_shared = c->n_shared_experts;
+	m->eps = (float)c->rms_norm_eps;
+	m->latent_eps = 1e-6f;
+	m->nlayers = m->L + (c->num_nextn_predict_layers > 0 ? 1 : 0);
+	if (m->D <= 0 || m->H <= 0 || m->dn <= 0 || m->dv <= 0 || m->rkv <= 0 || m->V <= 0 || m->L <= 0)
+		return ds_error_set(err, EX_CONFIG, "config: a model dimension is missing or not positive");
+	if (c->fp8 && (c->fp8_block_rows != DS_FP8_BLOCK || c->fp8_block_cols != DS_FP8_BLOCK))
+		return ds_error_set(err, EX_CONFIG, "quantization_config.weight_block_size [%ld, %ld] is not supported (only [128, 128])",
+				    c->fp8_block_rows, c->fp8_block_cols);
+	if (c->moe_layer_freq != 1)
+		return ds_error_set(err, EX_CONFIG, "moe_layer_freq %ld is not supported (only 1)", c->moe_layer_freq);
+	if (c->attention_bias)
+		return ds_error_set(err, EX_CONFIG, "attention_bias is not supported");
+	if (m->E > 0) {
+		struct ds_router r;
+
+		if ((rc = ds_router_init(&r, c, err)))
+			return rc;
+	}
+	if ((rc = ds_rope_init(&rope, c, err))) {
+		ds_rope_release(&rope);
+		return rc;
+	}
+	ds_rope_release(&rope);
+	return 0;
+}
+
+static char *config_path(const char *path)
+{
+	struct stat st;
+	const char *slash;
+	char *out;
+	size_t n;
+
+	if (!stat(path, &st) && !S_ISDIR(st.st_mode)) {
+		slash = strrchr(path, '/');
+		n = slash ? (size_t)(slash - path) : 1;
+		out = malloc(n + sizeof("/config.json"));
+		if (!out)
+			return NULL;
+		memcpy(out, slash ? path : ".", n);
+		strcpy(out + n, "/config.json");
+		return out;
+	}
+	n = strlen(path);
+	out = malloc(n + sizeof("/config.json"));
+	if (out)
+		sprintf(out, "%s/config.json", path);
+	return out;
+}
+
+int ds_model_load_config(struct ds_model *m, const char *path, struct ds_error *err)
+{
+	char *cp = config_path(path);
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (!cp)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	rc = ds_config_load(&m->cfg, cp, err);
+	free(cp);
+	if (rc)
+		return rc;
+	return ds_model_init_dims(m, err);
+}
+
+/* ---- tensor lookup ---- */
+
+static int is_matrix_dtype(enum ds_dtype dt)
+{
+	return dt == DS_F32 || dt == DS_F16 || dt == DS_BF16 || dt == DS_F8_E4M3;
+}
+
+static const struct ds_tensor_info *find(struct ds_model *m, const char *name)
+{
+	return ds_checkpoint_find(&m->ck, name);
+}
+
+/* Map a matrix [rows, cols]; optional: returns 1 (and leaves out empty)
+ * when absent. */
+static int get_mat(struct ds_model *m, const char *name, long rows, long cols, int optional,
+		   struct ds_mat *out, struct ds_error *err)
+{
+	const struct ds_tensor_info *t = find(m, name);
+
+	memset(out, 0, sizeof(*out));
+	if (!t) {
+		if (optional)
+			return 1;
+		return ds_error_set(err, EX_DATAERR, "tensor '%s' is missing from the checkpoint", name);
+	}
+	if (t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols)
+		return ds_error_set(err, EX_DATAERR, "tensor '%s' has shape [%lld, %lld]%s, expected [%ld, %ld]", name,
+				    (long long)t->shape[0], t->ndim > 1 ? (long long)t->shape[1] : 0LL,
+				    t->ndim != 2 ? " (not 2-D)" : "", rows, cols);
+	if (!is_matrix_dtype(t->dtype))
+		return ds_error_set(err, EX_DATAERR, "tensor '%s': dtype %s is not supported for weights", name,
+				    ds_dtype_name(t->dtype));
+	out->dtype = t->dtype;
+	out->rows = rows;
+	out->cols = cols;
+	out->ld = cols;
+	out->data = t->data;
+	out->name = t->name;
+	if (t->dtype == DS_F8_E4M3) {
+		char sname[512];
+		const struct ds_tensor_info *s;
+		long sr = (rows + DS_FP8_BLOCK - 1) / DS_FP8_BLOCK, sc = (cols + DS_FP8_BLOCK - 1) / DS_FP8_BLOCK;
+
+		snprintf(sname, sizeof(sname), "%s_scale_inv", name);
+		s = find(m, sname);
+		if (!s || s->dtype != DS_F32 || s->ndim != 2 || s->shape[0] != sr || s->shape[1] != sc)
+			return ds_error_set(err, EX_DATAERR, "tensor '%s': FP8 without an F32 [%ld, %ld] '%s'", name, sr, sc,
+					    sname);
+		out->scale = s->data;
+		out->scale_ld = sc;
+	}
+	return 0;
+}
+
+/* A 1-D vector [n] as an owned f32 copy; optional as in get_mat. */
+static int get_vec(struct ds_model *m, const char *name, long n, int optional, float **out,
+		   struct ds_error *err)
+{
+	const struct ds_tensor_info *t = find(m, name);
+
+	*out = NULL;
+	if (!t) {
+		if (optional)
+			return 1;
+		return ds_error_set(err, EX_DATAERR, "tensor '%s' is missing from the checkpoint", name);
+	}
+	if (t->ndim != 1 || t->shape[0] != n)
+		return ds_error_set(err, EX_DATAERR, "tensor '%s' has %d dims / %lld values, expected a vector of %ld",
+				    name, t->ndim, t->ndim ? (long long)t->shape[0] : 1LL, n);
+	if (!ds_dtype_is_float(t->dtype) || t->dtype == DS_F8_E4M3)
+		return ds_error_set(err, EX_DATAERR, "tensor '%s': dtype %s is not supported for a vector", name,
+				    ds_dtype_name(t->dtype));
+	*out = malloc((size_t)n * sizeof(float));
+	if (!*out)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	if (ds_to_f32(*out, t->data, t->dtype, (size_t)n))
+		return ds_error_set(err, EX_DATAERR, "tensor '%s': cannot convert %s", name, ds_dtype_name(t->dtype));
+	return 0;
+}
+
+#define NAME(buf, ...) (snprintf((buf), sizeof(buf), __VA_ARGS__), (buf))
+
+static int get_mlp(struct ds_model *m, const char *prefix, long width, struct ds_mlp *mlp, struct ds_error *err)
+{
+	char n[512];
+	int rc;
+
+	if ((rc = get_mat(m, NAME(n, "%sgate_proj.weight", prefix), width, m->D, 0, &mlp->gate, err)) ||
+	    (rc = get_mat(m, NAME(n, "%sup_proj.weight", prefix), width, m->D, 0, &mlp->up, err)) ||
+	    (rc = get_mat(m, NAME(n, "%sdown_proj.weight", prefix), m->D, width, 0, &mlp->down, err)))
+		return rc;
+	return 0;
+}
+
+static int load_layer(struct ds_model *m, long i, int mtp, struct ds_error *err)
+{
+	struct ds_layer *l = &m->layers[i];
+	char p[64], n[512];
+	int rc;
+
+	l->index = i;
+	l->mtp = mtp;
+	l->moe = ds_model_layer_is_moe(m, i);
+	snprintf(p, sizeof(p), "model.layers.%ld.", i);
+	if ((rc = get_vec(m, NAME(n, "%sinput_layernorm.weight", p), m->D, 0, &l->attn_norm, err)) ||
+	    (rc = get_vec(m, NAME(n, "%spost_attention_layernorm.weight", p), m->D, 0, &l->ffn_norm, err)))
+		return rc;
+	if (m->rq > 0) {
+		if ((rc = get_mat(m, NAME(n, "%sself_attn.q_a_proj.weight", p), m->rq, m->D, 0, &l->q_a, err)) ||
+		    (rc = get_vec(m, NAME(n, "%sself_attn.q_a_layernorm.weight", p), m->rq, 0, &l->q_a_norm, err)) ||
+		    (rc = get_mat(m, NAME(n, "%sself_attn.q_b_proj.weight", p), m->H * m->dq, m->rq, 0, &l->q_b, err)))
+			return rc;
+	} else if ((rc = get_mat(m, NAME(n, "%sself_attn.q_proj.weight", p), m->H * m->dq, m->D, 0, &l->q, err))) {
+		return rc;
+	}
+	if ((rc = get_mat(m, NAME(n, "%sself_attn.kv_a_proj_with_mqa.weight", p), m->rkv + m->dr, m->D, 0, &l->kv_a, err)) ||
+	    (rc = get_vec(m, NAME(n, "%sself_attn.kv_a_layernorm.weight", p), m->rkv, 0, &l->kv_a_norm, err)) ||
+	    (rc = get_mat(m, NAME(n, "%sself_attn.kv_b_proj.weight", p), m->H * (m->dn + m->dv), m->rkv, 0, &l->kv_b, err)) ||
+	    (rc = get_mat(m, NAME(n, "%sself_attn.o_proj.weight", p), m->D, m->H * m->dv, 0, &l->o, err)))
+		return rc;
+	if (!l->moe) {
+		if ((rc = get_mlp(m, NAME(n, "%smlp.", p), m->I, &l->dense, err)))
+			return rc;
+	} else {
+		char ep[96];
+
+		if ((rc = get_mat(m, NAME(n, "%smlp.gate.weight", p), m->E, m->D, 0, &l->gate, err)))
+			return rc;
+		if (m->cfg.topk_method == DS_TOPK_NOAUX_TC &&
+		    (rc = get_vec(m, NAME(n, "%smlp.gate.e_score_correction_bias", p), m->E, 0, &l->gate_bias, err)))
+			return rc;
+		l->experts = calloc((size_t)m->E, sizeof(*l->experts));
+		if (!l->experts)
+			return ds_error_set(err, EX_OSERR, "out of memory");
+		for (long e = 0; e < m->E; e++)
+			if ((rc = get_mlp(m, NAME(ep, "%smlp.experts.%ld.", p, e), m->Im, &l->experts[e], err)))
+				return rc;
+		if (m->n_shared > 0) {
+			l->has_shared = 1;
+			if ((rc = get_mlp(m, NAME(n, "%smlp.shared_experts.", p), m->n_shared * m->Im, &l->shared, err)))
+				return rc;
+		}
+	}
+	if (mtp) {
+		if ((rc = get_vec(m, NAME(n, "%senorm.weight", p), m->D, 0, &l->enorm, err)) ||
+		    (rc = get_vec(m, NAME(n, "%shnorm.weight", p), m->D, 0, &l->hnorm, err)) ||
+		    (rc = get_vec(m, NAME(n, "%sshared_head.norm.weight", p), m->D, 0, &l->head_norm, err)) ||
+		    (rc = get_mat(m, NAME(n, "%seh_proj.weight", p), m->D, 2 * m->D, 0, &l->eh_proj, err)))
+			return rc;
+		rc = get_mat(m, NAME(n, "%sembed_tokens.weight", p), m->V, m->D, 1, &l->embed, err);
+		if (rc > 1)
+			return rc;
+		if (rc == 1)
+			l->embed = m->embed;
+		rc = get_mat(m, NAME(n, "%sshared_head.head.weight", p), m->V, m->D, 1, &l->head, err);
+		if (rc > 1)
+			return rc;
+		if (rc == 1)
+			l->head = m->lm_head;
+		if (!ds_mat_valid(&l->embed) || !ds_mat_valid(&l->head))
+			return ds_error_set(err, EX_DATAERR, "MTP layer %ld: no embedding or head to use", i);
+	}
+	l->loaded = 1;
+	return 0;
+}
+
+int ds_model_open(struct ds_model *m, const char *path, const struct ds_model_want *want,
+		  struct ds_error *err)
+{
+	long total, done = 0;
+	int rc;
+
+	if ((rc = ds_model_load_config(m, path, err)))
+		return rc;
+	if (want->first < 0 || want->last > m->L || want->first > want->last)
+		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", want->first,
+				    want->last, m->L);
+	if ((want->parts & DS_PART_MTP) && m->nlayers == m->L)
+		return ds_error_set(err, EX_CONFIG, "the model has no MTP module (num_nextn_predict_layers is 0)");
+	if ((rc = ds_checkpoint_open(&m->ck, path, err)))
+		return rc;
+	m->have_ck = 1;
+	m->layers = calloc((size_t)m->nlayers, sizeof(*m->layers));
+	if (!m->layers)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	m->first = want->first;
+	m->last = want->last;
+	m->parts = want->parts;
+	if (want->parts & (DS_PART_EMBED | DS_PART_MTP))
+		if ((rc = get_mat(m, "model.embed_tokens.weight", m->V, m->D, want->parts & DS_PART_MTP ? 1 : 0,
+				  &m->embed, err)) > 1)
+			return rc;
+	if (want->parts & (DS_PART_HEAD | DS_PART_MTP)) {
+		if ((rc = get_vec(m, "model.norm.weight", m->D, 0, &m->final_norm, err)))
+			return rc;
+		if ((rc = get_mat(m, "lm_head.weight", m->V, m->D, want->parts & DS_PART_MTP ? 1 : 0, &m->lm_head,
+				  err)) > 1)
+			return rc;
+		if ((want->parts & DS_PART_HEAD) && !ds_mat_valid(&m->lm_head))
+			return ds_error_set(err, EX_DATAERR, "tensor 'lm_head.weight' is missing from the checkpoint");
+	}
+	total = want->last - want->first + ((want->parts & DS_PART_MTP) ? 1 : 0);
+	for (long i = want->first; i < want->last; i++) {
+		if ((rc = load_layer(m, i, 0, err)))
+			return rc;
+		if (want->progress)
+			want->progress(want->progress_ctx, ++done, total);
+	}
+	if (want->parts & DS_PART_MTP) {
+		if ((rc = load_layer(m, m->L, 1, err)))
+			return rc;
+		if (want->progress)
+			want->progress(want->progress_ctx, ++done, total);
+	}
+	return 0;
+}
+
+void ds_model_release(struct ds_model *m)
+{
+	for (long i = 0; m->layers && i < m->nlayers; i++) {
+		struct ds_layer *l = &m->layers[i];
+
+		free(l->attn_norm);
+		free(l->ffn_norm);
+		free(l->q_a_norm);
+		free(l->kv_a_norm);
+		free(l->gate_bias);
+		free(l->experts);
+		free(l->enorm);
+		free(l->hnorm);
+		free(l->head_norm);
+	}
+	free(m->layers);
+	free(m->final_norm);
+	if (m->have_ck)
+		ds_checkpoint_release(&m->ck);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,432 @@
+/*
+ * test-forward-fixtures.c - the CPU forward pass against the transformers
+ * reference fixtures (tests/fixtures/models/<name>/expected.safetensors,
+ * written by tests/reference/): per-layer residual streams, MoE inputs,
+ * expert sets and weights at every layer and position, logits at every
+ * position (max |dlogit| <= 1e-4 max |logit|, same argmax), MTP logits;
+ * then the same through a prompt + one-token frames and through two
+ * sequences in one batch, which must give the same bits.
+ *
+ * With arguments it is a helper for the shell tests:
+ *   test-forward-fixtures ids DIR          print input_ids as one text line
+ *   test-forward-fixtures logits DIR FILE  compare LOGITS frames in FILE
+ *        (rows by position, main or MTP by aux) with the fixture's logits
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "backend.h"
+#include "forward.h"
+#include "safetensors.h"
+#include "stream.h"
+#include "testhelp.h"
+
+#define TOL 1e-4
+
+static const char *fixtures_dir(void)
+{
+	const char *t = getenv("DS_TESTS");
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/fixtures/models", t ? t : "tests");
+	return buf;
+}
+
+static const struct ds_tensor_info *tensor(const struct ds_st_file *f, const char *name)
+{
+	for (int i = 0; i < f->ntensors; i++)
+		if (!strcmp(f->tensors[i].name, name))
+			return &f->tensors[i];
+	return NULL;
+}
+
+/* max |a - b| / max |b| over n values */
+static double rel_err(const float *a, const float *b, long n)
+{
+	double d = 0, mx = 1e-30;
+
+	for (long i = 0; i < n; i++) {
+		double e = fabs((double)a[i] - (double)b[i]);
+
+		d = e > d ? e : d;
+		mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
+	}
+	return d / mx;
+}
+
+static long argmax(const float *v, long n)
+{
+	long b = 0;
+
+	for (long i = 1; i < n; i++)
+		if (v[i] > v[b])
+			b = i;
+	return b;
+}
+
+/* logits comparison over T rows: relative error and argmax agreement */
+static int cmp_logits(const char *what, const float *got, const float *ref, long T, long V, double *err_out)
+{
+	double e = rel_err(got, ref, T * V);
+	long same = 0;
+
+	for (long t = 0; t < T; t++)
+		same += argmax(got + t * V, V) == argmax(ref + t * V, V);
+	printf("# measured %s: max|dlogit|/max|logit| %.3g, argmax equal at %ld/%ld positions\n", what, e, same, T);
+	*err_out = e;
+	return e <= TOL && same == T;
+}
+
+struct capture {
+	const struct ds_model *m;
+	long T;
+	float **hidden;		/* [L] -> [T][D] */
+	float **moe_in;
+	int32_t **ids;
+	float **w;
+};
+
+static void cap_layer(void *ctx, long layer, long row0, long n, const float *h)
+{
+	struct capture *c = ctx;
+
+	if (layer < c->m->L)
+		memcpy(c->hidden[layer] + row0 * c->m->D, h, (size_t)(n * c->m->D) * sizeof(float));
+}
+
+static void cap_moe(void *ctx, long layer, long row0, long n, const float *b)
+{
+	struct capture *c = ctx;
+
+	if (layer < c->m->L)
+		memcpy(c->moe_in[layer] + row0 * c->m->D, b, (size_t)(n * c->m->D) * sizeof(float));
+}
+
+static void cap_routes(void *ctx, long layer, long row0, long n, const int32_t *ids, const float *w)
+{
+	struct capture *c = ctx;
+
+	if (layer < c->m->L) {
+		memcpy(c->ids[layer] + row0 * c->m->K, ids, (size_t)(n * c->m->K) * sizeof(int32_t));
+		memcpy(c->w[layer] + row0 * c->m->K, w, (size_t)(n * c->m->K) * sizeof(float));
+	}
+}
+
+static int open_fixture(const char *dir, struct ds_model *m, struct ds_st_file *ex, int parts)
+{
+	char path[4200];
+	struct ds_error err = { 0 };
+	struct ds_model_want want = { 0, 0, parts, NULL, NULL };
+
+	if (ds_model_load_config(m, dir, &err)) {
+		printf("not ok - %s: config: %s\n", dir, err.msg);
+		return -1;
+	}
+	want.last = m->L;
+	if (m->nlayers > m->L)
+		want.parts |= DS_PART_MTP;
+	ds_model_release(m);
+	if (ds_model_open(m, dir, &want, &err)) {
+		printf("not ok - %s: %s\n", dir, err.msg);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/expected.safetensors", dir);
+	if (ds_st_open(ex, path, &err)) {
+		printf("not ok - %s: %s\n", path, err.msg);
+		ds_model_release(m);
+		return -1;
+	}
+	return 0;
+}
+
+static void test_fixture(const char *name, const char *dir)
+{
+	struct ds_model m;
+	struct ds_st_file ex;
+	struct ds_error err = { 0 };
+	struct ds_backend *b = NULL;
+	struct ds_backend_opts o = { "cpu", 0, 0, 0, 0, 0 };
+	const struct ds_tensor_info *ti, *tl;
+	struct capture cap = { 0 };
+	char key[64];
+	long T, D, V, L;
+	float *h = NULL, *logits = NULL, *h2 = NULL, *logits2 = NULL;
+	double e, worst_h = 0, worst_moe = 0, worst_w = 0;
+	long routes_total = 0, routes_same = 0;
+
+	if (open_fixture(dir, &m, &ex, DS_PART_EMBED | DS_PART_HEAD))
+		return;
+	ti = tensor(&ex, "input_ids");
+	tl = tensor(&ex, "logits");
+	if (!ti || !tl || ti->dtype != DS_I32 || tl->dtype != DS_F32) {
+		printf("not ok - %s: expected.safetensors lacks input_ids/logits\n", name);
+		goto out;
+	}
+	T = ti->shape[0];
+	D = m.D;
+	V = m.V;
+	L = m.L;
+	o.last = L;
+	o.mtp = m.nlayers > L;
+	if (ds_backend_open(&b, &m, &o, &err)) {
+		printf("not ok - %s: %s\n", name, err.msg);
+		goto out;
+	}
+	cap.m = &m;
+	cap.T = T;
+	cap.hidden = calloc((size_t)L, sizeof(float *));
+	cap.moe_in = calloc((size_t)L, sizeof(float *));
+	cap.ids = calloc((size_t)L, sizeof(int32_t *));
+	cap.w = calloc((size_t)L, sizeof(float *));
+	for (long i = 0; i < L; i++) {
+		cap.hidden[i] = calloc((size_t)(T * D), sizeof(float));
+		cap.moe_in[i] = calloc((size_t)(T * D), sizeof(float));
+		cap.ids[i] = calloc((size_t)(T * (m.K > 0 ? m.K : 1)), sizeof(int32_t));
+		cap.w[i] = calloc((size_t)(T * (m.K > 0 ? m.K : 1)), sizeof(float));
+	}
+	{
+		struct ds_fwd_hooks hk = { &cap, cap_layer, cap_moe, cap_routes };
+		struct ds_fwd_chunk ch = { 7, 0, T };
+		struct ds_fwd_batch batch = { 1, &ch };
+
+		h = malloc((size_t)(T * D) * sizeof(float));
+		logits = malloc((size_t)(T * V) * sizeof(float));
+		check("embed", ds_embed_rows(&m.embed, ti->data, T, h, &err) == 0);
+		ds_backend_set_hooks(b, &hk);
+		checkf(ds_backend_layers(b, &batch, h, &err) == 0, "%s: forward over %ld positions", name, T);
+		ds_backend_set_hooks(b, NULL);
+		check("head", ds_backend_head(b, h, T, logits, &err) == 0);
+	}
+	for (long i = 0; i < L; i++) {
+		const struct ds_tensor_info *t;
+
+		snprintf(key, sizeof(key), "hidden.%ld", i);
+		if ((t = tensor(&ex, key))) {
+			e = rel_err(cap.hidden[i], t->data, T * D);
+			worst_h = e > worst_h ? e : worst_h;
+		}
+		snprintf(key, sizeof(key), "moe_input.%ld", i);
+		if ((t = tensor(&ex, key))) {
+			e = rel_err(cap.moe_in[i], t->data, T * D);
+			worst_moe = e > worst_moe ? e : worst_moe;
+		}
+		snprintf(key, sizeof(key), "experts.%ld", i);
+		if ((t = tensor(&ex, key))) {
+			const int32_t *ref = t->data;
+			const struct ds_tensor_info *tw;
+
+			for (long r = 0; r < T; r++) {
+				routes_total++;
+				routes_same += !memcmp(cap.ids[i] + r * m.K, ref + r * m.K, (size_t)m.K * sizeof(int32_t));
+			}
+			snprintf(key, sizeof(key), "expert_weights.%ld", i);
+			if ((tw = tensor(&ex, key))) {
+				e = rel_err(cap.w[i], tw->data, T * m.K);
+				worst_w = e > worst_w ? e : worst_w;
+			}
+		}
+	}
+	printf("# measured %s: per-layer residual max rel err %.3g, MoE input %.3g, routing weights %.3g\n", name,
+	       worst_h, worst_moe, worst_w);
+	printf("# measured %s: expert sets equal at %ld/%ld (layer, position) pairs\n", name, routes_same,
+	       routes_total);
+	checkf(worst_h <= TOL, "%s: residual after every layer within %g (%.3g)", name, TOL, worst_h);
+	checkf(worst_moe <= TOL, "%s: MoE inputs within %g (%.3g)", name, TOL, worst_moe);
+	checkf(routes_same == routes_total, "%s: same expert sets at every layer and position", name);
+	checkf(worst_w <= TOL, "%s: routing weights within %g (%.3g)", name, TOL, worst_w);
+	checkf(cmp_logits(name, logits, tl->data, T, V, &e), "%s: logits within %g and same argmax", name, TOL);
+
+	/* MTP: rows 0..T-2 from the final residual and input_ids[1..] */
+	if (o.mtp && (tl = tensor(&ex, "mtp.logits"))) {
+		float *ml = malloc((size_t)((T - 1) * V) * sizeof(float));
+		struct ds_fwd_chunk ch = { 7, 0, T - 1 };
+		struct ds_fwd_batch batch = { 1, &ch };
+
+		checkf(ds_backend_mtp(b, &batch, cap.hidden[L - 1], (const int32_t *)ti->data + 1, ml, &err) == 0,
+		       "%s: MTP forward", name);
+		checkf(cmp_logits("MTP", ml, tl->data, T - 1, V, &e), "%s: MTP logits within %g and same argmax", name, TOL);
+		free(ml);
+	}
+	ds_backend_free(b);
+	b = NULL;
+
+	/* the same sequence as a prompt + one-token frames, next to a second
+	 * sequence in the same batches, on 1 thread: the same bits */
+	{
+		struct ds_backend_opts o1 = { "cpu", 1, 0, L, 0, 5 };
+		long P = T / 2;
+		int bad = 0, ok = 1;
+
+		h2 = malloc((size_t)(2 * T * D) * sizeof(float));
+		logits2 = malloc((size_t)(2 * V) * sizeof(float));
+		if (ds_backend_open(&b, &m, &o1, &err)) {
+			printf("not ok - %s: %s\n", name, err.msg);
+			goto out;
+		}
+		for (long p = 0; p < T && ok;) {
+			long n = p == 0 ? P : 1;
+			struct ds_fwd_chunk ch[2] = { { 1, p, n }, { 2, p, n } };
+			struct ds_fwd_batch batch = { 2, ch };
+
+			ds_embed_rows(&m.embed, (const int32_t *)ti->data + p, n, h2, &err);
+			ds_embed_rows(&m.embed, (const int32_t *)ti->data + p, n, h2 + n * D, &err);
+			ok = ds_backend_layers(b, &batch, h2, &err) == 0;
+			memcpy(h2 + D, h2 + (n - 1) * D, (size_t)D * sizeof(float));
+			memcpy(h2, h2 + (2 * n - 1) * D, (size_t)D * sizeof(float));
+			ok = ok && ds_backend_head(b, h2, 2, logits2, &err) == 0;
+			if (memcmp(logits2, logits + (p + n - 1) * V, (size_t)V * sizeof(float)) ||
+			    memcmp(logits2 + V, logits + (p + n - 1) * V, (size_t)V * sizeof(float)))
+				bad++;
+			p += n;
+		}
+		checkf(ok, "%s: prompt + one-token frames run (%s)", name, ok ? "" : err.msg);
+		checkf(bad == 0, "%s: prompt + one-token frames, two sequences batched, 1 thread, 5-row steps: same bits as one frame (%d differ)",
+		       name, bad);
+		{
+			struct ds_fwd_chunk ch = { 1, T - 3, 1 };
+			struct ds_fwd_batch batch = { 1, &ch };
+
+			check("a frame that does not continue its sequence is refused with 65",
+			      ds_backend_layers(b, &batch, h2, &err) == EX_DATAERR);
+		}
+	}
+out:
+	free(h);
+	free(logits);
+	free(h2);
+	free(logits2);
+	for (long i = 0; cap.hidden && i < m.L; i++) {
+		free(cap.hidden[i]);
+		free(cap.moe_in[i]);
+		free(cap.ids[i]);
+		free(cap.w[i]);
+	}
+	free(cap.hidden);
+	free(cap.moe_in);
+	free(cap.ids);
+	free(cap.w);
+	ds_backend_free(b);
+	ds_st_release(&ex);
+	ds_model_release(&m);
+}
+
+/* ---- helpers for the shell tests ---- */
+
+static int print_ids(const char *dir)
+{
+	char path[4200];
+	struct ds_st_file ex;
+	struct ds_error err = { 0 };
+	const struct ds_tensor_info *t;
+
+	snprintf(path, sizeof(path), "%s/expected.safetensors", dir);
+	if (ds_st_open(&ex, path, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return err.code;
+	}
+	t = tensor(&ex, "input_ids");
+	for (int64_t i = 0; t && i < t->shape[0]; i++)
+		printf(i ? " %d" : "%d", ((const int32_t *)t->data)[i]);
+	printf("\n");
+	ds_st_release(&ex);
+	return t ? 0 : EX_DATAERR;
+}
+
+/* LOGITS frames of FILE against the fixture: every row goes to its
+ * position; aux 0 against "logits", aux 1 against "mtp.logits". */
+static int compare_logits(const char *dir, const char *file)
+{
+	char path[4200];
+	struct ds_st_file ex;
+	struct ds_error err = { 0 };
+	struct ds_reader rd;
+	struct ds_frame f;
+	FILE *fp = fopen(file, "rb");
+	double worst[2] = { 0, 0 };
+	long rows[2] = { 0, 0 }, same[2] = { 0, 0 };
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/expected.safetensors", dir);
+	if (!fp || ds_st_open(&ex, path, &err)) {
+		printf("not ok - cannot open %s or %s\n", file, path);
+		return 1;
+	}
+	ds_frame_init(&f);
+	ds_reader_init(&rd, fp, file);
+	while ((rc = ds_read_frame(&rd, &f, &err)) == 1) {
+		int mtp;
+		const struct ds_tensor_info *t;
+
+		if (f.kind != DS_KIND_LOGITS)
+			continue;
+		mtp = f.aux == 1;
+		t = tensor(&ex, mtp ? "mtp.logits" : "logits");
+		if (!t || f.dtype != DS_F32 || f.ndim != 2 || f.shape[1] != t->shape[1] ||
+		    f.pos + f.shape[0] > (uint64_t)t->shape[0]) {
+			printf("not ok - frame %llu does not fit the fixture's %s\n", (unsigned long long)rd.index - 1,
+			       mtp ? "mtp.logits" : "logits");
+			return 1;
+		}
+		for (uint32_t r = 0; r < f.shape[0]; r++) {
+			long V = f.shape[1];
+			const float *g = (const float *)f.data + r * V, *x = (const float *)t->data + (f.pos + r) * V;
+			double e = rel_err(g, x, V);
+
+			worst[mtp] = e > worst[mtp] ? e : worst[mtp];
+			same[mtp] += argmax(g, V) == argmax(x, V);
+			rows[mtp]++;
+		}
+	}
+	for (int k = 0; k < 2; k++)
+		if (rows[k]) {
+			printf("# measured %s: %s logits over %ld rows: max|dlogit|/max|logit| %.3g, argmax equal %ld/%ld\n",
+			       dir, k ? "MTP" : "main", rows[k], worst[k], same[k], rows[k]);
+			checkf(worst[k] <= TOL && same[k] == rows[k], "%s logits of %s within %g, same argmax",
+			       k ? "MTP" : "main", dir, TOL);
+		}
+	check("the stream held LOGITS frames", rows[0] + rows[1] > 0 && rc == 0);
+	ds_frame_release(&f);
+	ds_st_release(&ex);
+	fclose(fp);
+	return test_done();
+}
+
+int main(int argc, char **argv)
+{
+	DIR *d;
+	struct dirent *de;
+	char *names[64];
+	int n = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "ids"))
+		return print_ids(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "logits"))
+		return compare_logits(argv[2], argv[3]);
+	d = opendir(fixtures_dir());
+	if (!d) {
+		printf("skip - no fixtures in %s\n", fixtures_dir());
+		return 0;
+	}
+	while ((de = readdir(d)) && n < 64)
+		if (de->d_name[0] != '.')
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	for (int i = 0; i < n; i++) {
+		char dir[4096], path[4200];
+		FILE *fp;
+
+		snprintf(dir, sizeof(dir), "%s/%s", fixtures_dir(), names[i]);
+		snprintf(path, sizeof(path), "%s/expected.safetensors", dir);
+		if ((fp = fopen(path, "rb"))) {
+			fclose(fp);
+			test_fixture(names[i], dir);
+		} else {
+			printf("skip - fixture %s has no expected.safetensors yet\n", names[i]);
+		}
+		free(names[i]);
+	}
+	return test_done();
+}
