@@ -2,12 +2,17 @@
  * test-score.c - score.h on hand-computed cases: log-sum-exp and argmax
  * edge cases, KL divergence in closed form, the scorer's pairing of rows
  * with tokens in either arrival order, request boundaries and the errors.
- * (The values against numpy are tests/3110-score-reference.sh.)
+ * And the model fixtures' transformers logits (tests/fixtures/models/NAME):
+ * perplexity and KL against their bf16 rounding, compared with numpy's
+ * values in tests/reference/sample/model-scores.txt.
+ * (The synthetic values against numpy are tests/3110-score-reference.sh.)
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
+#include "safetensors.h"
 #include "score.h"
 #include "tensor.h"
 #include "testhelp.h"
@@ -175,12 +180,120 @@ static void test_kl(void)
 	ds_frame_release(&x);
 }
 
+/* "NAME.key value" from model-scores.txt; NAN when absent */
+static double ref_value(const char *file, const char *name, const char *key)
+{
+	char line[256], want[160];
+	double v = NAN;
+	FILE *fp = fopen(file, "r");
+
+	if (!fp)
+		return NAN;
+	snprintf(want, sizeof(want), "%s.%s ", name, key);
+	while (fgets(line, sizeof(line), fp))
+		if (!strncmp(line, want, strlen(want)))
+			v = strtod(line + strlen(want), NULL);
+	fclose(fp);
+	return v;
+}
+
+static int close_to(double got, double want)
+{
+	return !isnan(want) && fabs(got - want) <= 1e-9 * fmax(1, fabs(want));
+}
+
+static void test_model(const char *dir, const char *name)
+{
+	char path[512], ref[512];
+	struct ds_error err = { 0 };
+	struct ds_st_file st;
+	const struct ds_tensor_info *ids = NULL, *lg = NULL;
+	struct ds_frame t, l, q;
+	struct ds_score_total tot = { 0 };
+	struct ds_scorer *sc;
+	struct ds_score_seq s;
+	struct ds_kl *kl;
+	cJSON *o, *k;
+	size_t greedy = 0;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/fixtures/models/%s/expected.safetensors", dir, name);
+	snprintf(ref, sizeof(ref), "%s/reference/sample/model-scores.txt", dir);
+	if (ds_st_open(&st, path, &err)) {
+		printf("skip - model fixture %s (%s)\n", name, err.msg);
+		return;
+	}
+	for (int i = 0; i < st.ntensors; i++) {
+		if (!strcmp(st.tensors[i].name, "input_ids"))
+			ids = &st.tensors[i];
+		if (!strcmp(st.tensors[i].name, "logits"))
+			lg = &st.tensors[i];
+	}
+	ok = ids && lg && ids->dtype == DS_I32 && lg->dtype == DS_F32 && ids->ndim == 1 && lg->ndim == 2 &&
+	     ids->shape[0] == lg->shape[0];
+	checkf(ok, "%s: expected.safetensors holds input_ids I32 [T] and logits F32 [T, V]", name);
+	if (!ok) {
+		ds_st_release(&st);
+		return;
+	}
+	ds_frame_init(&t);
+	ds_frame_init(&l);
+	ds_frame_init(&q);
+	{
+		uint32_t T = (uint32_t)ids->shape[0], dims[2] = { T, (uint32_t)lg->shape[1] };
+		ds_frame_setup(&t, DS_KIND_TOKENS, DS_I32, 1, &T);
+		memcpy(t.data, ids->data, t.nbytes);
+		ds_frame_setup(&l, DS_KIND_LOGITS, DS_F32, 2, dims);
+		memcpy(l.data, lg->data, l.nbytes);
+		ds_frame_setup(&q, DS_KIND_LOGITS, DS_F32, 2, dims);
+		for (size_t i = 0; i < l.nbytes / 4; i++)	/* a "quantised run": bf16 logits */
+			((float *)q.data)[i] = ds_bf16_to_f32(ds_f32_to_bf16(((float *)l.data)[i]));
+	}
+	sc = ds_scorer_new();
+	ok = !ds_scorer_tokens(sc, &t, &err) && !ds_scorer_logits(sc, &l, &err) && ds_scorer_finish(sc, 0, &s);
+	ds_score_total_add(&tot, &s);
+	for (size_t i = 0; i < s.n; i++)
+		greedy += (size_t)s.tok[i].greedy;
+	printf("# measured %s: %zu tokens, total %.12g (numpy %.12g), perplexity %.9g\n", name, tot.count,
+	       tot.total, ref_value(ref, name, "total"), exp(-tot.total / (double)tot.count));
+	checkf(ok && tot.count == (size_t)ref_value(ref, name, "count") && close_to(tot.total, ref_value(ref, name, "total")) &&
+	       close_to(exp(-tot.total / (double)tot.count), ref_value(ref, name, "perplexity")) &&
+	       greedy == (size_t)ref_value(ref, name, "greedy_matches"),
+	       "%s: log-likelihood, perplexity and greedy matches of the transformers logits match numpy", name);
+	ds_score_seq_release(&s);
+	ds_scorer_free(sc);
+
+	kl = ds_kl_new();
+	t.seq = l.seq = q.seq = 0;
+	ok = !ds_kl_tokens(kl, &t, &err) && !ds_kl_logits(kl, &l, &q, &err);
+	o = ds_kl_json(kl);
+	k = cJSON_GetObjectItem(o, "kld");
+	printf("# measured %s vs its bf16 rounding: KL mean %.6g max %.6g, top-1 %.4g%%\n", name,
+	       cJSON_GetObjectItem(k, "mean")->valuedouble, cJSON_GetObjectItem(k, "max")->valuedouble,
+	       cJSON_GetObjectItem(o, "top1_agreement_pct")->valuedouble);
+	checkf(ok && close_to(cJSON_GetObjectItem(k, "mean")->valuedouble, ref_value(ref, name, "kl_bf16_mean")) &&
+	       close_to(cJSON_GetObjectItem(k, "max")->valuedouble, ref_value(ref, name, "kl_bf16_max")) &&
+	       close_to(cJSON_GetObjectItem(o, "top1_agreement_pct")->valuedouble, ref_value(ref, name, "kl_bf16_top1_pct")),
+	       "%s: KL and top-1 agreement against bf16-rounded logits match numpy", name);
+	cJSON_Delete(o);
+	ds_kl_free(kl);
+	ds_frame_release(&t);
+	ds_frame_release(&l);
+	ds_frame_release(&q);
+	ds_st_release(&st);
+}
+
 int main(void)
 {
+	const char *dir = getenv("DS_TESTS") ? getenv("DS_TESTS") : "tests";
+	static const char *const models[] = { "v3-fp8", "v2-lite-bf16", "moonlight-f16", "yarn-long" };
+
 	test_rows();
 	test_scorer(0);
 	test_scorer(1);
 	test_requests();
 	test_kl();
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		test_model(dir, models[i]);
 	return test_done();
 }
