@@ -131,20 +131,19 @@ void tok_run_jsonl(struct tok_job *j)
 
 	while (getline(&line, &cap, j->in) > 0) {
 		struct ds_ids ids = { 0 };
-		cJSON *obj = cJSON_Parse(line);
-		const cJSON *text = cJSON_GetObjectItemCaseSensitive(obj, "text");
+		cJSON *obj = cJSON_Parse(line);	/* checks the whole line is JSON */
 		const char *s;
-		char *owned;
+		char *owned, *text;
 		size_t n;
 
 		lineno++;
 		snprintf(where, sizeof(where), "%s: line %ld", j->in_name, lineno);
 		if (!cJSON_IsObject(obj))
 			ds_die(EX_DATAERR, "%s: not a JSON object", where);
-		if (!cJSON_IsString(text))
-			ds_die(EX_DATAERR, "%s: no string member \"text\"", where);
-		n = strlen(text->valuestring);
-		s = valid_text(j, text->valuestring, &n, &owned, where);
+		/* the text itself is unescaped here: cJSON's C strings stop at U+0000 */
+		if (ds_tok_json_member(line, strlen(line), "text", &text, &n, &err))
+			ds_die(EX_DATAERR, "%s: %s", where, err.msg);
+		s = valid_text(j, text, &n, &owned, where);
 		if (j->bos_id >= 0)
 			ds_ids_push(&ids, j->bos_id);
 		if (ds_tokenizer_encode(j->tok, s, n, &ids, &err))
@@ -154,6 +153,7 @@ void tok_run_jsonl(struct tok_job *j)
 			printf(i ? ",%d" : "%d", (int)ids.v[i]);
 		fputs("]\n", stdout);
 		free(owned);
+		free(text);
 		ds_ids_release(&ids);
 		cJSON_Delete(obj);
 	}

@@ -92,6 +92,20 @@ struct ds_tokenizer {
 	size_t scratch_cap;
 };
 
+/* tok-json.c: a cursor over JSON text (errors: EX_CONFIG naming path) */
+struct jcur {
+	const char *p, *end;
+	const char *base;
+	struct ds_error *err;
+	const char *path;
+};
+int tok_jfail(struct jcur *c, const char *what);
+void tok_jws(struct jcur *c);
+int tok_jexpect(struct jcur *c, char ch);
+int tok_jstr(struct jcur *c, const char **s, size_t *n, int *esc);
+long tok_junescape(const char *s, size_t n, uint8_t *out);
+int tok_jskip(struct jcur *c, int depth);
+
 /* tok-bpe.c */
 uint64_t tok_hash(const uint8_t *s, size_t n);
 int32_t tok_vocab_find(const struct ds_tokenizer *t, const uint8_t *s, size_t n);

@@ -5,7 +5,8 @@
  * array.  A general JSON parser (cJSON) spends ~170 ms building a node per
  * entry, so this file scans the text itself: it walks the top level, parses
  * "vocab" and "merges" straight into the tokenizer's tables, and hands only
- * the small members (added_tokens, pre_tokenizer, ...) to cJSON.  Every
+ * the small members (added_tokens, pre_tokenizer, ...) to cJSON.  The
+ * JSON cursor itself is in tok-json.c.  Every
  * piece the rest of the code does not implement is refused here with
  * EX_CONFIG, naming the piece.
  */
@@ -21,178 +22,6 @@
 
 #include "tok-impl.h"
 #include "utf8.h"
-
-/* ---- a minimal JSON cursor over the file text ---- */
-
-struct jcur {
-	const char *p, *end;
-	const char *base;
-	struct ds_error *err;
-	const char *path;
-};
-
-static int jfail(struct jcur *c, const char *what)
-{
-	return ds_error_set(c->err, EX_CONFIG, "%s: malformed JSON at byte %zu: %s",
-			    c->path, (size_t)(c->p - c->base), what);
-}
-
-static void jws(struct jcur *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
-		c->p++;
-}
-
-static int jexpect(struct jcur *c, char ch)
-{
-	jws(c);
-	if (c->p >= c->end || *c->p != ch) {
-		char msg[32];
-		snprintf(msg, sizeof(msg), "expected '%c'", ch);
-		return jfail(c, msg);
-	}
-	c->p++;
-	return 0;
-}
-
-/* A string: *s and *n span the raw text between the quotes; *esc says whether
- * it holds escapes (then it needs junescape). */
-static int jstr(struct jcur *c, const char **s, size_t *n, int *esc)
-{
-	const char *q;
-
-	jws(c);
-	if (c->p >= c->end || *c->p != '"')
-		return jfail(c, "expected a string");
-	q = ++c->p;
-	*esc = 0;
-	/* fast path: the closing quote with no backslash before it */
-	{
-		const char *e = memchr(q, '"', (size_t)(c->end - q));
-		if (e && !memchr(q, '\\', (size_t)(e - q))) {
-			c->p = e;
-			goto closed;
-		}
-	}
-	while (c->p < c->end && *c->p != '"') {
-		if (*c->p == '\\') {
-			*esc = 1;
-			c->p++;
-		}
-		c->p++;
-	}
-	if (c->p >= c->end)
-		return jfail(c, "unterminated string");
-closed:
-	*s = q;
-	*n = (size_t)(c->p - q);
-	c->p++;
-	return 0;
-}
-
-static int hexval(const char *s, unsigned *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char ch = s[i];
-		*v <<= 4;
-		if (ch >= '0' && ch <= '9') *v |= (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f') *v |= (unsigned)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F') *v |= (unsigned)(ch - 'A' + 10);
-		else return -1;
-	}
-	return 0;
-}
-
-/* Unescape s[0..n) into out (n bytes suffice); returns the length or -1. */
-static long junescape(const char *s, size_t n, uint8_t *out)
-{
-	size_t i = 0, o = 0;
-
-	while (i < n) {
-		unsigned cp, lo;
-
-		if (s[i] != '\\') {
-			out[o++] = (uint8_t)s[i++];
-			continue;
-		}
-		if (++i >= n)
-			return -1;
-		switch (s[i++]) {
-		case '"': out[o++] = '"'; break;
-		case '\\': out[o++] = '\\'; break;
-		case '/': out[o++] = '/'; break;
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'u':
-			if (i + 4 > n || hexval(s + i, &cp))
-				return -1;
-			i += 4;
-			if (cp >= 0xD800 && cp < 0xDC00) {
-				if (i + 6 > n || s[i] != '\\' || s[i + 1] != 'u' || hexval(s + i + 2, &lo) ||
-				    lo < 0xDC00 || lo > 0xDFFF)
-					return -1;
-				i += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			} else if (cp >= 0xDC00 && cp < 0xE000) {
-				return -1;
-			}
-			o += ds_utf8_encode(cp, out + o);
-			break;
-		default:
-			return -1;
-		}
-	}
-	return (long)o;
-}
-
-static int jskip(struct jcur *c, int depth)
-{
-	const char *s;
-	size_t n;
-	int esc;
-
-	if (depth > 64)
-		return jfail(c, "nesting too deep");
-	jws(c);
-	if (c->p >= c->end)
-		return jfail(c, "unexpected end");
-	switch (*c->p) {
-	case '"':
-		return jstr(c, &s, &n, &esc);
-	case '{':
-	case '[': {
-		char close = *c->p == '{' ? '}' : ']';
-		int obj = *c->p == '{';
-		c->p++;
-		jws(c);
-		if (c->p < c->end && *c->p == close) {
-			c->p++;
-			return 0;
-		}
-		for (;;) {
-			if (obj && (jstr(c, &s, &n, &esc) || jexpect(c, ':')))
-				return c->err->code;
-			if (jskip(c, depth + 1))
-				return c->err->code;
-			jws(c);
-			if (c->p < c->end && *c->p == ',') {
-				c->p++;
-				continue;
-			}
-			return jexpect(c, close);
-		}
-	}
-	default:
-		while (c->p < c->end && (strchr("+-.eE", *c->p) || (*c->p >= '0' && *c->p <= '9') ||
-					 (*c->p >= 'a' && *c->p <= 'z')))
-			c->p++;
-		return 0;
-	}
-}
 
 /* Parse a small member with cJSON (the caller deletes the result). */
 static cJSON *jparse_span(const char *s, const char *e)
@@ -278,6 +107,7 @@ struct loader {
 	struct entry *e;
 	size_t ne, cape;
 	int32_t max_id;
+	int32_t delta;		/* merged id - rank of the last merge */
 	uint8_t *tmp;		/* scratch, as large as the longest string */
 	size_t tmpcap;
 };
@@ -315,9 +145,9 @@ static int parse_vocab(struct loader *L)
 {
 	struct jcur *c = &L->c;
 
-	if (jexpect(c, '{'))
+	if (tok_jexpect(c, '{'))
 		return c->err->code;
-	jws(c);
+	tok_jws(c);
 	if (c->p < c->end && *c->p == '}') {
 		c->p++;
 		return 0;
@@ -331,32 +161,32 @@ static int parse_vocab(struct loader *L)
 		long long id;
 		uint8_t *buf;
 
-		if (jstr(c, &s, &n, &esc) || jexpect(c, ':'))
+		if (tok_jstr(c, &s, &n, &esc) || tok_jexpect(c, ':'))
 			return c->err->code;
 		buf = tmpbuf(L, 2 * n + 8);
-		len = esc ? junescape(s, n, buf) : (long)n;
+		len = esc ? tok_junescape(s, n, buf) : (long)n;
 		if (len < 0)
-			return jfail(c, "bad escape in a vocab key");
+			return tok_jfail(c, "bad escape in a vocab key");
 		if (!esc)
 			memcpy(buf, s, n);
-		jws(c);
+		tok_jws(c);
 		id = 0;
 		for (endp = (char *)c->p; endp < c->end && *endp >= '0' && *endp <= '9' && id < (1 << 30); endp++)
 			id = id * 10 + (*endp - '0');
 		if (endp == c->p || id >= (1 << 30) || (endp < c->end && strchr(".eE-+", *endp)))
-			return jfail(c, "a vocab id must be an integer in [0, 2^30)");
+			return tok_jfail(c, "a vocab id must be an integer in [0, 2^30)");
 		c->p = endp;
 		blen = chars_to_bytes(buf, (size_t)len, buf + n + 4);
 		if (blen >= 0)
 			add_entry(L, (int32_t)id, buf + n + 4, (size_t)blen, TOKF_DEFINED);
 		else
 			add_entry(L, (int32_t)id, buf, (size_t)len, TOKF_DEFINED | TOKF_RAW);
-		jws(c);
+		tok_jws(c);
 		if (c->p < c->end && *c->p == ',') {
 			c->p++;
 			continue;
 		}
-		return jexpect(c, '}');
+		return tok_jexpect(c, '}');
 	}
 }
 
@@ -365,7 +195,7 @@ static int32_t lookup_chars(struct ds_tokenizer *t, struct loader *L, const char
 			    int esc, uint8_t *out, long *outlen)
 {
 	uint8_t *u = tmpbuf(L, n + 8);
-	long len = esc ? junescape(s, n, u) : (long)n;
+	long len = esc ? tok_junescape(s, n, u) : (long)n;
 
 	if (len < 0)
 		return -1;
@@ -393,7 +223,13 @@ static int add_merge(struct ds_tokenizer *t, struct loader *L, size_t rank,
 	ib = lookup_chars(t, L, b, nb, eb, buf + la, &lb);
 	if (ia < 0 || ib < 0)
 		return merge_fail(L, rank, "a part is not in the vocabulary");
-	ic = tok_vocab_find(t, buf, (size_t)(la + lb));
+	/* vocabularies list merge results in rank order (DeepSeek's: id = rank +
+	 * 259), so try the id the previous merge predicts before hashing */
+	ic = (int32_t)rank + L->delta;
+	if (ic < 0 || ic >= t->n_ids || (t->flags[ic] & (TOKF_ADDED | TOKF_RAW)) ||
+	    t->off[ic + 1] - t->off[ic] != (uint32_t)(la + lb) || memcmp(t->bytes + t->off[ic], buf, (size_t)(la + lb)))
+		ic = tok_vocab_find(t, buf, (size_t)(la + lb));
+	L->delta = ic - (int32_t)rank;
 	if (ic < 0)
 		return merge_fail(L, rank, "the merged token is not in the vocabulary");
 	tok_merge_add(t, ia, ib, ic, (uint32_t)rank);
@@ -410,9 +246,9 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 	tok_merge_alloc(t, guess + 1);
 	c->p = start;
 	c->end = end;
-	if (jexpect(c, '['))
+	if (tok_jexpect(c, '['))
 		return c->err->code;
-	jws(c);
+	tok_jws(c);
 	if (c->p < c->end && *c->p == ']')
 		return 0;
 	for (;; rank++) {
@@ -420,15 +256,15 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 		size_t na, nb;
 		int ea, eb;
 
-		jws(c);
+		tok_jws(c);
 		if (c->p < c->end && *c->p == '[') {
 			c->p++;
-			if (jstr(c, &a, &na, &ea) || jexpect(c, ',') || jstr(c, &b, &nb, &eb) ||
-			    jexpect(c, ']'))
+			if (tok_jstr(c, &a, &na, &ea) || tok_jexpect(c, ',') || tok_jstr(c, &b, &nb, &eb) ||
+			    tok_jexpect(c, ']'))
 				return c->err->code;
 		} else {
 			const char *sp;
-			if (jstr(c, &a, &na, &ea))
+			if (tok_jstr(c, &a, &na, &ea))
 				return c->err->code;
 			sp = memchr(a, ' ', na);
 			if (!sp || memchr(sp + 1, ' ', na - (size_t)(sp + 1 - a)))
@@ -440,13 +276,13 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 		}
 		if (add_merge(t, L, rank, a, na, ea, b, nb, eb))
 			return c->err->code;
-		jws(c);
+		tok_jws(c);
 		if (c->p < c->end && *c->p == ',') {
 			c->p++;
 			continue;
 		}
 		t->n_merges = rank + 1;
-		return jexpect(c, ']');
+		return tok_jexpect(c, ']');
 	}
 }
 
@@ -496,7 +332,7 @@ static int parse_model(struct ds_tokenizer *t, struct loader *L, const char **ms
 {
 	struct jcur *c = &L->c;
 
-	if (jexpect(c, '{'))
+	if (tok_jexpect(c, '{'))
 		return c->err->code;
 	for (;;) {
 		const char *k, *vs;
@@ -504,38 +340,38 @@ static int parse_model(struct ds_tokenizer *t, struct loader *L, const char **ms
 		int esc;
 		char key[64];
 
-		if (jstr(c, &k, &kn, &esc) || jexpect(c, ':'))
+		if (tok_jstr(c, &k, &kn, &esc) || tok_jexpect(c, ':'))
 			return c->err->code;
 		snprintf(key, sizeof(key), "%.*s", (int)kn, k);
-		jws(c);
+		tok_jws(c);
 		vs = c->p;
 		if (!strcmp(key, "vocab")) {
 			if (parse_vocab(L))
 				return c->err->code;
 		} else if (!strcmp(key, "merges")) {
-			if (jskip(c, 0))
+			if (tok_jskip(c, 0))
 				return c->err->code;
 			*ms = vs;
 			*me = c->p;
 		} else {
 			cJSON *v;
 			int rc;
-			if (jskip(c, 0))
+			if (tok_jskip(c, 0))
 				return c->err->code;
 			v = jparse_span(vs, c->p);
 			if (!v)
-				return jfail(c, "bad model member");
+				return tok_jfail(c, "bad model member");
 			rc = check_model_member(t, L, key, v);
 			cJSON_Delete(v);
 			if (rc)
 				return rc;
 		}
-		jws(c);
+		tok_jws(c);
 		if (c->p < c->end && *c->p == ',') {
 			c->p++;
 			continue;
 		}
-		return jexpect(c, '}');
+		return tok_jexpect(c, '}');
 	}
 }
 
@@ -753,23 +589,23 @@ static int load_text(struct ds_tokenizer *t, struct loader *L)
 	struct jcur *c = &L->c;
 	int have_model = 0;
 
-	if (jexpect(c, '{'))
+	if (tok_jexpect(c, '{'))
 		return c->err->code;
 	for (;;) {
 		const char *k, *vs;
 		size_t kn;
 		int esc;
 
-		if (jstr(c, &k, &kn, &esc) || jexpect(c, ':'))
+		if (tok_jstr(c, &k, &kn, &esc) || tok_jexpect(c, ':'))
 			return c->err->code;
-		jws(c);
+		tok_jws(c);
 		vs = c->p;
 		if (kn == 5 && !memcmp(k, "model", 5)) {
 			if (parse_model(t, L, &ms, &me))
 				return c->err->code;
 			have_model = 1;
 		} else {
-			if (jskip(c, 0))
+			if (tok_jskip(c, 0))
 				return c->err->code;
 			for (int i = 0; i < 4; i++)
 				if (kn == strlen(names[i]) && !memcmp(k, names[i], kn)) {
@@ -777,12 +613,12 @@ static int load_text(struct ds_tokenizer *t, struct loader *L)
 					span[i][1] = c->p;
 				}
 		}
-		jws(c);
+		tok_jws(c);
 		if (c->p < c->end && *c->p == ',') {
 			c->p++;
 			continue;
 		}
-		if (jexpect(c, '}'))
+		if (tok_jexpect(c, '}'))
 			return c->err->code;
 		break;
 	}

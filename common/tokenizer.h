@@ -150,6 +150,15 @@ int ds_tok_config_load(struct ds_tok_config *cfg, const char *path, struct ds_er
 void ds_tok_config_release(struct ds_tok_config *cfg);
 
 /*
+ * The string member `key` of the JSON object text[0..len), unescaped into a
+ * malloc'd buffer (*out, NUL-terminated, *outlen bytes; it may hold NUL
+ * characters from \u0000, which cJSON cannot carry).  Returns 0, or
+ * EX_DATAERR when the object is malformed or has no such string member.
+ */
+int ds_tok_json_member(const char *text, size_t len, const char *key, char **out, size_t *outlen,
+		       struct ds_error *err);
+
+/*
  * Where the tokenizer files are when no -t/-m is given: the directory
  * "../share/dspipe/deepseek-v3" next to the running executable (installed
  * layout), else "../share/deepseek-v3" (the repository's bin/ layout).
