@@ -362,6 +362,66 @@ cJSON *ds_score_request_json(const struct ds_score_seq *s, struct ds_error *err)
 	return o;
 }
 
+/* Length of s without its trailing Unicode whitespace (str.isspace). */
+static size_t trim_end(const char *s, size_t n)
+{
+	static const uint32_t ws[] = {
+		0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680,
+		0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009,
+		0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+	};
+
+	while (n) {
+		size_t start = n - 1, k;
+		uint32_t cp;
+
+		while (start > 0 && n - start < 4 && ((unsigned char)s[start] & 0xc0) == 0x80)
+			start--;
+		cp = (unsigned char)s[start];
+		k = n - start;
+		if (k == 2 && (cp & 0xe0) == 0xc0)
+			cp = (cp & 0x1f) << 6 | ((unsigned char)s[start + 1] & 0x3f);
+		else if (k == 3 && (cp & 0xf0) == 0xe0)
+			cp = (cp & 0x0f) << 12 | ((unsigned char)s[start + 1] & 0x3f) << 6 |
+			     ((unsigned char)s[start + 2] & 0x3f);
+		else if (k != 1)
+			return n;	/* not whitespace (or not valid UTF-8): stop */
+		for (k = 0; k < sizeof(ws) / sizeof(ws[0]) && ws[k] != cp; k++)
+			;
+		if (k == sizeof(ws) / sizeof(ws[0]))
+			return n;
+		n = start;
+	}
+	return 0;
+}
+
+int ds_score_request_parse(const char *line, char **context, char **continuation,
+			   struct ds_error *err)
+{
+	cJSON *o = cJSON_Parse(line);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "context");
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "continuation");
+	size_t nc, keep, nx;
+
+	*context = *continuation = NULL;
+	if (!cJSON_IsObject(o) || !cJSON_IsString(c) || !cJSON_IsString(x)) {
+		cJSON_Delete(o);
+		return ds_error_set(err, EX_DATAERR, "a request must be a JSON object with string "
+				    "\"context\" and \"continuation\"");
+	}
+	nc = strlen(c->valuestring);
+	nx = strlen(x->valuestring);
+	keep = trim_end(c->valuestring, nc);
+	*context = ds_xmalloc(keep + 1);
+	memcpy(*context, c->valuestring, keep);
+	(*context)[keep] = 0;
+	*continuation = ds_xmalloc(nc - keep + nx + 1);
+	memcpy(*continuation, c->valuestring + keep, nc - keep);
+	memcpy(*continuation + nc - keep, x->valuestring, nx + 1);
+	cJSON_Delete(o);
+	return 0;
+}
+
 void ds_score_total_add(struct ds_score_total *t, const struct ds_score_seq *s)
 {
 	size_t greedy;

@@ -88,6 +88,22 @@ cJSON *ds_score_seq_json(const struct ds_score_seq *s, int per_token);
  * continuation token was never scored (its row missing). */
 cJSON *ds_score_request_json(const struct ds_score_seq *s, struct ds_error *err);
 
+/*
+ * One lm-evaluation-harness `loglikelihood` request line,
+ * {"context": "...", "continuation": "..."} (other keys ignored), for the
+ * driver that tokenises requests into the frames --requests reads.  As
+ * lm-evaluation-harness's Hugging Face backend does before tokenising, the
+ * context's trailing whitespace (Python's str.isspace set, UTF-8) moves to
+ * the front of the continuation.  The driver then tokenises context +
+ * continuation as one text and takes as continuation the tokens after the
+ * context's own tokenisation (that backend's rule, too); an empty context
+ * is replaced by the model's prefix token (BOS).  Returns 0 with *context
+ * and *continuation malloc'd (the caller frees them), or EX_DATAERR (not a
+ * JSON object, a key missing or not a string).
+ */
+int ds_score_request_parse(const char *line, char **context, char **continuation,
+			   struct ds_error *err);
+
 /* Totals over many sequences. */
 struct ds_score_total {
 	size_t sequences, count;

@@ -180,6 +180,32 @@ static void test_kl(void)
 	ds_frame_release(&x);
 }
 
+static void test_request_parse(void)
+{
+	struct ds_error err = { 0 };
+	char *c, *x;
+	int rc;
+
+	rc = ds_score_request_parse("{\"context\": \"Question: 2+2? Answer:\", \"continuation\": \" 4\"}", &c, &x, &err);
+	check("a request line parses", rc == 0 && !strcmp(c, "Question: 2+2? Answer:") && !strcmp(x, " 4"));
+	free(c);
+	free(x);
+	rc = ds_score_request_parse("{\"continuation\":\"b\",\"context\":\"a \\t\\u00a0\\u3000\",\"x\":1}", &c, &x, &err);
+	check("trailing whitespace (ASCII, NBSP, ideographic space) moves to the continuation",
+	      rc == 0 && !strcmp(c, "a") && !strcmp(x, " \t\xc2\xa0\xe3\x80\x80" "b"));
+	free(c);
+	free(x);
+	rc = ds_score_request_parse("{\"context\":\"caf\\u00e9\",\"continuation\":\"\"}", &c, &x, &err);
+	check("a non-space last character stays", rc == 0 && !strcmp(c, "caf\xc3\xa9") && !strcmp(x, ""));
+	free(c);
+	free(x);
+	check("a line without continuation is bad data",
+	      ds_score_request_parse("{\"context\":\"a\"}", &c, &x, &err) == EX_DATAERR && !c && !x);
+	check("a line that is not JSON is bad data", ds_score_request_parse("context: a", &c, &x, &err) == EX_DATAERR);
+	check("a non-string continuation is bad data",
+	      ds_score_request_parse("{\"context\":\"a\",\"continuation\":3}", &c, &x, &err) == EX_DATAERR);
+}
+
 /* "NAME.key value" from model-scores.txt; NAN when absent */
 static double ref_value(const char *file, const char *name, const char *key)
 {
@@ -293,6 +319,7 @@ int main(void)
 	test_scorer(1);
 	test_requests();
 	test_kl();
+	test_request_parse();
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
 		test_model(dir, models[i]);
 	return test_done();
