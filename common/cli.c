@@ -27,6 +27,9 @@ const char *ds_progname = "dspipe";
 int ds_quiet;
 
 static const struct ds_tool *current_tool;
+/* the positional arguments handed back by ds_cli_parse; kept reachable for
+ * the life of the process (so leak checkers do not report it) */
+static char **positional;
 
 const char *ds_version_string(void)
 {
@@ -374,6 +377,8 @@ int ds_cli_parse(const struct ds_tool *tool, int argc, char ***argvp)
 		}
 	}
 	pos[npos] = NULL;
-	*argvp = pos;	/* intentionally kept for the life of the process */
+	free(positional);
+	positional = pos;
+	*argvp = pos;
 	return npos;
 }
