@@ -1,44 +1,18 @@
 /*
- * fp8.c - e4m3 block quantisation; see fp8.h.
- *
- * The encoder works on the bits: for |v| >= 2^-6 (normal e4m3) adding
- * 0x7ffff plus the lowest kept bit rounds the f32 mantissa to 3 bits, nearest
- * even, carrying into the exponent when it must, and (bits >> 20) - 960
- * rebiases the exponent from 127 to 7.  Below 2^-6 the codes are multiples
- * of 2^-9, found by adding 2^23 to v * 512 (exact, then rounded to an
- * integer by the addition).  Codes past 0x7e (448) saturate.  Non-finite
- * input takes the scalar path in tensor.c.
+ * fp8.c - e4m3 block quantisation; see fp8.h.  The per-element work (block
+ * maxima and encoding) is fastcvt's, vectorised where the CPU allows.
  */
 #include "fp8.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "fastcvt.h"
 #include "tensor.h"
-
-static inline uint8_t encode1(float v)
-{
-	uint32_t u = ds_f32_bits(v), sign = (u >> 24) & 0x80, a = u & 0x7fffffffu, code;
-
-	if (a < 0x3c800000u) {			/* below 2^-6 */
-		float t = ds_bits_f32(a) * 512.0f;
-		t = t + 8388608.0f;
-		code = ds_f32_bits(t) - 0x4b000000u;
-	} else {
-		a += 0x7ffffu + ((a >> 20) & 1);
-		code = (a >> 20) - 960;
-		if (code > 0x7e)
-			code = 0x7e;
-	}
-	return (uint8_t)(sign | code);
-}
 
 void ds_fp8_encode(const float *x, size_t n, float mult, uint8_t *q)
 {
-	for (size_t i = 0; i < n; i++) {
-		float v = x[i] * mult;
-		q[i] = isfinite(v) ? encode1(v) : ds_f32_to_fp8_e4m3(v);
-	}
+	ds_cvt_fp8(q, x, n, mult);
 }
 
 static float block_scale(float amax, int ue8m0)
@@ -68,24 +42,18 @@ void ds_fp8_quantize(const float *x, size_t rows, size_t cols, size_t br, size_t
 		for (size_t j = 0; j < nbc; j++)
 			srow[j] = 0;
 		/* amax per block column, finite values only */
-		for (size_t r = r0; r < r1; r++) {
-			const float *xr = x + r * cols;
+		for (size_t r = r0; r < r1; r++)
 			for (size_t j = 0; j < nbc; j++) {
-				size_t c1 = (j + 1) * bc < cols ? (j + 1) * bc : cols;
-				float m = srow[j];
-				for (size_t c = j * bc; c < c1; c++) {
-					float a = fabsf(xr[c]);
-					m = a > m && a <= 3.4028235e38f ? a : m;
-				}
-				srow[j] = m;
+				size_t c0 = j * bc, c1 = c0 + bc < cols ? c0 + bc : cols;
+				float m = ds_cvt_absmax(x + r * cols + c0, c1 - c0);
+				srow[j] = m > srow[j] ? m : srow[j];
 			}
-		}
 		for (size_t j = 0; j < nbc; j++)
 			srow[j] = block_scale(srow[j], ue8m0);
 		for (size_t r = r0; r < r1; r++)
 			for (size_t j = 0; j < nbc; j++) {
 				size_t c0 = j * bc, c1 = c0 + bc < cols ? c0 + bc : cols;
-				ds_fp8_encode(x + r * cols + c0, c1 - c0, 1.0f / srow[j], q + r * cols + c0);
+				ds_cvt_fp8(q + r * cols + c0, x + r * cols + c0, c1 - c0, 1.0f / srow[j]);
 			}
 	}
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fastcvt.h"
 #include "fp8.h"
 #include "prng.h"
 #include "stwriter.h"
@@ -286,7 +287,10 @@ void ds_mk_generate(const struct ds_mk_plan *p, const struct ds_mk_tensor *t, ui
 		for (uint64_t off = 0; off < total; off += PIECE) {
 			size_t k = total - off < PIECE ? (size_t)(total - off) : PIECE;
 			ds_mk_values(t, seed, base + off, k, scratch);
-			ds_from_f32((uint8_t *)out + off * esize, scratch, t->dtype, k);
+			if (t->dtype == DS_BF16)
+				ds_cvt_bf16((uint16_t *)out + off, scratch, k);
+			else
+				ds_from_f32((uint8_t *)out + off * esize, scratch, t->dtype, k);
 		}
 	}
 }

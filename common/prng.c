@@ -1,6 +1,7 @@
-/* prng.c - keys and bulk fills for prng.h.  Products and sums are kept in
- * separate statements so that no compiler may fuse them into an FMA: the
- * values must be identical whatever the build. */
+/* prng.c - keys, single draws and bulk fills for prng.h.  Products and sums
+ * are separate statements: the Makefile's -std=c11 keeps GCC from fusing
+ * them (-ffp-contract=off in ISO mode), and clang only fuses within one
+ * expression, so values are identical whatever the build. */
 #include "prng.h"
 
 uint64_t ds_prng_key(uint64_t seed, const char *name)
@@ -14,13 +15,67 @@ uint64_t ds_prng_key(uint64_t seed, const char *name)
 	return ds_prng_mix(h ^ ds_prng_mix(seed + 0x632be59bd9b4e019ull));
 }
 
+float ds_prng_normal(uint64_t key, uint64_t i)
+{
+	uint32_t b0, b1, h1, h2;
+
+	ds_prng_bases(key, (uint32_t)(i >> 32), &b0, &b1);
+	ds_prng_hash2(b0, b1, (uint32_t)i, &h1, &h2);
+	return ds_prng_normal_of(h1, h2);
+}
+
+float ds_prng_uniform(uint64_t key, uint64_t i)
+{
+	uint32_t b0, b1, h1, h2;
+
+	ds_prng_bases(key, (uint32_t)(i >> 32), &b0, &b1);
+	ds_prng_hash2(b0, b1, (uint32_t)i, &h1, &h2);
+	return ds_prng_uniform_of(h1);
+}
+
+static int have_avx2(void)
+{
+	static int have = -1;
+	if (have < 0)
+		have = __builtin_cpu_supports("avx2") ? 1 : 0;
+	return have;
+}
+
+/* calls fn on runs of indices that do not cross a 2^32 boundary */
+static void fill_normal(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd, int simd)
+{
+	while (n) {
+		uint64_t room = ((start >> 32) + 1) << 32;	/* next boundary (0 on wrap) */
+		size_t k = room && room - start < n ? (size_t)(room - start) : n;
+		uint32_t b0, b1, lo = (uint32_t)start;
+
+		ds_prng_bases(key, (uint32_t)(start >> 32), &b0, &b1);
+		if (simd) {
+			ds_prng_fill_normal_avx2(out, b0, b1, lo, k, mean, sd);
+		} else {
+			for (size_t j = 0; j < k; j++) {
+				uint32_t h1, h2;
+				float v;
+				ds_prng_hash2(b0, b1, lo + (uint32_t)j, &h1, &h2);
+				v = ds_prng_normal_of(h1, h2);
+				v = v * sd;
+				out[j] = v + mean;
+			}
+		}
+		out += k;
+		start += k;
+		n -= k;
+	}
+}
+
 void ds_prng_fill_normal(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd)
 {
-	for (size_t k = 0; k < n; k++) {
-		float v = ds_prng_normal(key, start + k);
-		v = v * sd;
-		out[k] = v + mean;
-	}
+	fill_normal(out, key, start, n, mean, sd, have_avx2());
+}
+
+void ds_prng_fill_normal_scalar(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd)
+{
+	fill_normal(out, key, start, n, mean, sd, 0);
 }
 
 void ds_prng_fill_uniform(float *out, uint64_t key, uint64_t start, size_t n, float lo, float hi)
