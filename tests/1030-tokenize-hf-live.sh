@@ -11,8 +11,9 @@ fi
 import json, random, sys, time
 from tokenizers import Tokenizer
 tok = Tokenizer.from_file(sys.argv[1])
-rng = random.Random(int(time.time()))
-print('# seed', rng.random())
+seed = int(time.time())
+rng = random.Random(seed)
+print('# seed', seed)
 pool = list('aZé中カ한1 \n\t.,!?\'"-_()<>|') + ['\r\n', '<｜User｜>', '<|EOT|>', '\u3000', '\u0085', '\u0301', '😀', '👍🏽', '\u200d', '１', '٣']
 with open(sys.argv[2], 'w', encoding='utf-8') as f:
     for _ in range(2000):
