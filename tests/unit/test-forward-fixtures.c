@@ -11,6 +11,9 @@
  *   test-forward-fixtures ids DIR          print input_ids as one text line
  *   test-forward-fixtures logits DIR FILE  compare LOGITS frames in FILE
  *        (rows by position, main or MTP by aux) with the fixture's logits
+ *   test-forward-fixtures routes DIR FILE  compare ROUTES frames in FILE
+ *        (layer = aux, rows by position) with experts.L / expert_weights.L
+ *   test-forward-fixtures moe-input DIR L  print moe_input.L as text rows
  */
 #include <dirent.h>
 #include <math.h>
@@ -67,15 +70,21 @@ static long argmax(const float *v, long n)
 	return b;
 }
 
-/* logits comparison over T rows: relative error and argmax agreement */
+/* logits comparison over T rows: the worst row's max |dlogit| / max |logit|,
+ * and argmax agreement */
 static int cmp_logits(const char *what, const float *got, const float *ref, long T, long V, double *err_out)
 {
-	double e = rel_err(got, ref, T * V);
+	double e = 0;
 	long same = 0;
 
-	for (long t = 0; t < T; t++)
+	for (long t = 0; t < T; t++) {
+		double et = rel_err(got + t * V, ref + t * V, V);
+
+		e = et > e ? et : e;
 		same += argmax(got + t * V, V) == argmax(ref + t * V, V);
-	printf("# measured %s: max|dlogit|/max|logit| %.3g, argmax equal at %ld/%ld positions\n", what, e, same, T);
+	}
+	printf("# measured %s: max|dlogit|/max|logit| %.3g (worst position), argmax equal at %ld/%ld positions\n",
+	       what, e, same, T);
 	*err_out = e;
 	return e <= TOL && same == T;
 }
@@ -394,6 +403,89 @@ static int compare_logits(const char *dir, const char *file)
 	return test_done();
 }
 
+static int print_moe_input(const char *dir, const char *layer)
+{
+	char path[4200], key[64];
+	struct ds_st_file ex;
+	struct ds_error err = { 0 };
+	const struct ds_tensor_info *t;
+
+	snprintf(path, sizeof(path), "%s/expected.safetensors", dir);
+	snprintf(key, sizeof(key), "moe_input.%s", layer);
+	if (ds_st_open(&ex, path, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return err.code;
+	}
+	t = tensor(&ex, key);
+	for (int64_t r = 0; t && r < t->shape[0]; r++)
+		for (int64_t c = 0; c < t->shape[1]; c++)
+			printf(c + 1 < t->shape[1] ? "%.9g " : "%.9g\n", ((const float *)t->data)[r * t->shape[1] + c]);
+	ds_st_release(&ex);
+	return t ? 0 : EX_DATAERR;
+}
+
+static int compare_routes(const char *dir, const char *file)
+{
+	char path[4200], key[64];
+	struct ds_st_file ex;
+	struct ds_error err = { 0 };
+	struct ds_reader rd;
+	struct ds_frame f;
+	FILE *fp = fopen(file, "rb");
+	long rows = 0, same = 0;
+	double worst = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/expected.safetensors", dir);
+	if (!fp || ds_st_open(&ex, path, &err)) {
+		printf("not ok - cannot open %s or %s\n", file, path);
+		return 1;
+	}
+	ds_frame_init(&f);
+	ds_reader_init(&rd, fp, file);
+	while ((rc = ds_read_frame(&rd, &f, &err)) == 1) {
+		const struct ds_tensor_info *te, *tw;
+
+		if (f.kind != DS_KIND_ROUTES)
+			continue;
+		snprintf(key, sizeof(key), "experts.%u", f.aux);
+		te = tensor(&ex, key);
+		snprintf(key, sizeof(key), "expert_weights.%u", f.aux);
+		tw = tensor(&ex, key);
+		if (!te || !tw || f.dtype != DS_IDVAL || f.ndim != 2 || f.shape[1] != te->shape[1] ||
+		    f.pos + f.shape[0] > (uint64_t)te->shape[0]) {
+			printf("not ok - ROUTES frame %llu does not fit the fixture's %s\n",
+			       (unsigned long long)rd.index - 1, key);
+			return 1;
+		}
+		for (uint32_t r = 0; r < f.shape[0]; r++) {
+			long K = f.shape[1], p = (long)f.pos + r, ok = 1;
+
+			for (long k = 0; k < K; k++) {
+				int32_t id;
+				float w;
+
+				memcpy(&id, (const uint8_t *)f.data + 8 * (r * K + k), 4);
+				memcpy(&w, (const uint8_t *)f.data + 8 * (r * K + k) + 4, 4);
+				ok &= id == ((const int32_t *)te->data)[p * K + k];
+				double e = fabs(w - ((const float *)tw->data)[p * K + k]);
+				worst = e > worst ? e : worst;
+			}
+			same += ok;
+			rows++;
+		}
+	}
+	printf("# measured %s: ROUTES rows %ld, expert sets equal %ld/%ld, max |dweight| %.3g\n", dir, rows, same,
+	       rows, worst);
+	checkf(rows > 0 && same == rows, "expert sets of %s equal at every row", dir);
+	checkf(worst <= TOL, "routing weights of %s within %g", dir, TOL);
+	check("the ROUTES stream read cleanly", rc == 0);
+	ds_frame_release(&f);
+	ds_st_release(&ex);
+	fclose(fp);
+	return test_done();
+}
+
 int main(int argc, char **argv)
 {
 	DIR *d;
@@ -405,6 +497,10 @@ int main(int argc, char **argv)
 		return print_ids(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "logits"))
 		return compare_logits(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "routes"))
+		return compare_routes(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "moe-input"))
+		return print_moe_input(argv[2], argv[3]);
 	d = opendir(fixtures_dir());
 	if (!d) {
 		printf("skip - no fixtures in %s\n", fixtures_dir());

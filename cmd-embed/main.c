@@ -1,0 +1,122 @@
+/*
+ * ds-embed - TOKENS -> HIDDEN: each token id becomes its row of
+ * model.embed_tokens, as f32, with aux 0 (no decoder layer applied yet).
+ * Everything but TOKENS passes through in order.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "forward.h"
+#include "fwdio.h"
+#include "model.h"
+#include "stream.h"
+
+struct embed_opts {
+	const char *model;
+	int pass_tokens;
+	int no_digest;
+};
+
+static struct embed_opts opt;
+
+static const struct ds_option options[] = {
+	DS_OPT_STRING_("model", 'm', &opt.model, "DIR", "checkpoint directory with config.json (required)"),
+	DS_OPT_FLAG_("pass-tokens", 0, &opt.pass_tokens, "write each TOKENS frame on before its HIDDEN frame"),
+	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
+	DS_OPT_END_MARK
+};
+
+static const struct ds_tool tool = {
+	"ds-embed",
+	"-m DIR [--pass-tokens] [FILE]",
+	"Read TOKENS frames and write, for each, a HIDDEN frame f32 [T, hidden_size]\n"
+	"holding the embedding rows of its ids (same seq, pos and flags, aux 0).\n"
+	"Other frames pass through in order.  FILE defaults to standard input.",
+	options,
+};
+
+static FILE *open_input(int argc, char **argv, const char **name)
+{
+	FILE *fp;
+
+	if (argc > 1)
+		ds_usage_error("one input file at most");
+	*name = "stdin";
+	if (argc == 0 || !strcmp(argv[0], "-"))
+		return stdin;
+	if (!(fp = fopen(argv[0], "rb")))
+		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
+	*name = argv[0];
+	return fp;
+}
+
+static void write_frame(struct ds_writer *w, const struct ds_frame *f)
+{
+	struct ds_error err = { 0 };
+
+	if (ds_write_frame(w, f, &err))
+		ds_die_error(&err);
+}
+
+int main(int argc, char **argv)
+{
+	struct ds_model_want want = { 0, 0, DS_PART_EMBED, NULL, NULL };
+	struct ds_error err = { 0 };
+	struct ds_model m;
+	struct ds_frame f, out;
+	struct ds_reader r;
+	struct ds_writer w;
+	const char *name;
+	float *rows = NULL;
+	size_t cap = 0;
+	FILE *in;
+	int rc;
+
+	argc = ds_cli_parse(&tool, argc, &argv);
+	if (!opt.model)
+		ds_usage_error("-m DIR (the model) is required");
+	in = open_input(argc, argv, &name);
+	ds_refuse_binary_tty();
+	if ((rc = ds_model_open(&m, opt.model, &want, &err)))
+		ds_die(rc, "%s: %s", opt.model, err.msg);
+	ds_reader_init(&r, in, name);
+	ds_writer_init(&w, stdout, "stdout");
+	w.digest = !opt.no_digest;
+	ds_frame_init(&f);
+	ds_frame_init(&out);
+	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
+		const int32_t *ids;
+		long n;
+
+		if (f.kind != DS_KIND_TOKENS) {
+			write_frame(&w, &f);
+			continue;
+		}
+		if (ds_fwdio_tokens(&f, &ids, &n, &err))
+			ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+		if ((size_t)n * (size_t)m.D > cap) {
+			cap = (size_t)n * (size_t)m.D;
+			rows = ds_xrealloc(rows, (cap ? cap : 1) * sizeof(float));
+		}
+		if (ds_embed_rows(&m.embed, ids, n, rows, &err))
+			ds_die(err.code, "%s: frame %" PRIu64 ": seq %" PRIu64 ": %s", name, r.index - 1, f.seq, err.msg);
+		if (opt.pass_tokens)
+			write_frame(&w, &f);
+		if (ds_fwdio_put_hidden(&out, rows, n, m.D, f.seq, f.pos, 0, f.flags))
+			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows for one frame", name, r.index - 1);
+		write_frame(&w, &out);
+	}
+	if (rc != 0)
+		ds_die_error(&err);
+	free(rows);
+	ds_frame_release(&f);
+	ds_frame_release(&out);
+	ds_model_release(&m);
+	if (in != stdin)
+		fclose(in);
+	if (fflush(stdout))
+		ds_die(EX_IOERR, "write error: %m");
+	return 0;
+}

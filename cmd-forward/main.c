@@ -1,0 +1,216 @@
+/*
+ * ds-forward - HIDDEN -> HIDDEN through a slice of decoder layers, or with
+ * --head -> LOGITS; with --mtp the MTP module: HIDDEN (last residual) +
+ * TOKENS -> LOGITS (aux 1).  Keeps the KV cache per sequence across frames;
+ * CONTROL END/RESET free it.  The work is in common/forward.c (through the
+ * backend seam) and the frame handling in common/fwdio.c.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "fwdio.h"
+#include "model.h"
+#include "stream.h"
+
+struct forward_opts {
+	const char *model;
+	long first, last;	/* -1: not given */
+	int head, all_positions, emit_hidden, emit_routes, mtp;
+	int device;
+	long threads, rows;
+	int ignore_aux, no_batch, no_digest;
+};
+
+static struct forward_opts opt = { .first = -1, .last = -1, .rows = 128 };
+static const char *const devices[] = { "cpu", "cuda", NULL };
+
+/* "A:B", "A:" or ":B" */
+static int parse_layers(const char *arg, void *target)
+{
+	struct forward_opts *o = target;
+	const char *colon = strchr(arg, ':');
+	char a[32] = "", *end;
+
+	if (!colon || colon - arg >= (long)sizeof(a))
+		return -1;
+	memcpy(a, arg, (size_t)(colon - arg));
+	o->first = *a ? strtol(a, &end, 10) : 0;
+	if (*a && (*end || o->first < 0))
+		return -1;
+	o->last = colon[1] ? strtol(colon + 1, &end, 10) : -1;
+	if (colon[1] && (*end || o->last < 0))
+		return -1;
+	return 0;
+}
+
+static const struct ds_option options[] = {
+	DS_OPT_STRING_("model", 'm', &opt.model, "DIR", "checkpoint directory with config.json (required)"),
+	DS_OPT_CALL_("layers", 'l', &opt, "A:B", "run decoder layers A..B-1 (default: all; A: or :B leave one end open)", parse_layers, 1),
+	DS_OPT_FLAG_("head", 0, &opt.head, "apply the final norm and lm_head: write LOGITS"),
+	DS_OPT_FLAG_("all-positions", 'a', &opt.all_positions, "LOGITS for every row of a frame (default: the last)"),
+	DS_OPT_FLAG_("emit-hidden", 0, &opt.emit_hidden, "with --head: write the HIDDEN result too, before the LOGITS"),
+	DS_OPT_FLAG_("emit-routes", 0, &opt.emit_routes, "write a ROUTES frame per MoE layer before each result"),
+	DS_OPT_FLAG_("mtp", 0, &opt.mtp, "run the MTP module on HIDDEN (aux = num_hidden_layers) + next TOKENS"),
+	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
+	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 0, 4096),
+	DS_OPT_INT_("rows", 0, &opt.rows, "N", "rows per step and per batch of frames (default 128)", 1, 1 << 20),
+	DS_OPT_FLAG_("ignore-aux", 0, &opt.ignore_aux, "accept HIDDEN frames whose aux is not the slice's first layer"),
+	DS_OPT_FLAG_("no-batch", 0, &opt.no_batch, "run every HIDDEN frame alone (no batching of waiting frames)"),
+	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
+	DS_OPT_END_MARK
+};
+
+static const struct ds_tool tool = {
+	"ds-forward",
+	"-m DIR [--layers A:B] [--head [--all-positions] [--emit-hidden]] [OPTION...] [FILE]\n"
+	"-m DIR --mtp [--all-positions] [OPTION...] [FILE]",
+	"Read HIDDEN frames and run them through decoder layers A..B-1 of the model (a\n"
+	"frame's aux must be A; the result has aux B), keeping each sequence's KV cache\n"
+	"across frames: a frame must continue its sequence (pos = positions seen).  With\n"
+	"--head write LOGITS instead.  With --mtp pair HIDDEN frames holding the main\n"
+	"model's last residual with the TOKENS of the sequence and write the MTP module's\n"
+	"LOGITS (aux 1).  CONTROL END/RESET free a sequence and pass on; other frames pass\n"
+	"through in order.  FILE defaults to standard input.",
+	options,
+};
+
+static FILE *open_input(int argc, char **argv, const char **name)
+{
+	FILE *fp;
+
+	if (argc > 1)
+		ds_usage_error("one input file at most");
+	*name = "stdin";
+	if (argc == 0 || !strcmp(argv[0], "-"))
+		return stdin;
+	if (!(fp = fopen(argv[0], "rb")))
+		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
+	*name = argv[0];
+	return fp;
+}
+
+static void check_options(const struct ds_model *m)
+{
+	if ((opt.all_positions && !opt.head && !opt.mtp) || (opt.emit_hidden && !opt.head))
+		ds_usage_error("--all-positions and --emit-hidden go with --head (or --mtp)");
+	if (opt.mtp && (opt.head || opt.emit_routes || opt.first >= 0 || opt.last >= 0))
+		ds_usage_error("--mtp runs the MTP module alone: no --layers, --head or --emit-routes");
+	if (opt.first < 0)
+		opt.first = 0;
+	if (opt.last < 0)
+		opt.last = m->L;
+	if (opt.first > opt.last || opt.last > m->L)
+		ds_usage_error("--layers %ld:%ld is outside the model's 0:%ld", opt.first, opt.last, m->L);
+}
+
+static void progress(void *ctx, long done, long total)
+{
+	(void)ctx;
+	if (ds_progress_wanted())
+		fprintf(stderr, "\rds-forward: mapped %ld/%ld layers%s", done, total, done == total ? "\n" : "");
+}
+
+static void open_model(struct ds_model *m, struct ds_backend **b)
+{
+	struct ds_model_want want = { 0, 0, 0, progress, NULL };
+	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows };
+	struct ds_error err = { 0 };
+	int rc;
+
+	if ((rc = ds_model_load_config(m, opt.model, &err)))
+		ds_die(rc, "%s: %s", opt.model, err.msg);
+	check_options(m);
+	ds_model_release(m);
+	want.first = bo.first = opt.mtp ? 0 : opt.first;
+	want.last = bo.last = opt.mtp ? 0 : opt.last;
+	want.parts = opt.mtp ? DS_PART_MTP : opt.head ? DS_PART_HEAD : 0;
+	if ((rc = ds_model_open(m, opt.model, &want, &err)))
+		ds_die(rc, "%s: %s", opt.model, err.msg);
+	if ((rc = ds_backend_open(b, m, &bo, &err)))
+		ds_die(rc, "%s", err.msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct ds_fwd_stage_opts so;
+	struct ds_error err = { 0 };
+	struct ds_hidden_batch batch;
+	struct ds_fwd_stage st;
+	struct ds_mtp_join join;
+	struct ds_backend *b;
+	struct ds_model m;
+	struct ds_frame f;
+	struct ds_reader r;
+	struct ds_writer w;
+	const char *name;
+	FILE *in;
+	int rc;
+
+	argc = ds_cli_parse(&tool, argc, &argv);
+	if (!opt.model)
+		ds_usage_error("-m DIR (the model) is required");
+	in = open_input(argc, argv, &name);
+	ds_refuse_binary_tty();
+	open_model(&m, &b);
+	so = (struct ds_fwd_stage_opts){ opt.first, opt.last, opt.head, opt.all_positions, opt.emit_hidden, opt.emit_routes };
+	ds_fwd_stage_init(&st, b, &m, &so);
+	ds_hidden_batch_init(&batch, m.D, opt.rows);
+	ds_mtp_join_init(&join, m.D);
+	ds_reader_init(&r, in, name);
+	ds_writer_init(&w, stdout, "stdout");
+	w.digest = !opt.no_digest;
+	ds_frame_init(&f);
+#define DIE_FRAME() ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg)
+	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
+		uint32_t want_aux = opt.mtp ? (uint32_t)m.L : (uint32_t)opt.first;
+		struct ds_fwd_chunk c = { f.seq, (long)f.pos, (long)f.shape[0] };
+		struct ds_fwd_batch one = { 1, &c };
+
+		if (f.kind == DS_KIND_HIDDEN && !opt.ignore_aux && f.aux != want_aux)
+			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": HIDDEN has aux %" PRIu32 " (layers applied) but this stage starts at layer %" PRIu32 " (see --layers, --ignore-aux)",
+			       name, r.index - 1, f.aux, want_aux);
+		if (f.kind == DS_KIND_HIDDEN && !opt.mtp) {
+			if (!ds_hidden_batch_fits(&batch, &f) && ds_fwd_stage_run(&st, &batch, &w, &err))
+				ds_die_error(&err);
+			if (ds_hidden_batch_add(&batch, &f, &err) || ds_backend_check(b, &one, 0, &err))
+				DIE_FRAME();
+			if (!opt.no_batch && ds_input_ready(in))
+				continue;
+			if (ds_fwd_stage_run(&st, &batch, &w, &err))
+				ds_die_error(&err);
+			continue;
+		}
+		if (ds_fwd_stage_run(&st, &batch, &w, &err))
+			ds_die_error(&err);
+		if (opt.mtp && (f.kind == DS_KIND_HIDDEN || f.kind == DS_KIND_TOKENS)) {
+			if ((f.kind == DS_KIND_HIDDEN ? ds_mtp_join_hidden(&join, &f, &err) : ds_mtp_join_tokens(&join, &f, &err)) ||
+			    ds_fwd_stage_mtp(&st, &join, f.seq, &w, &err))
+				DIE_FRAME();
+			continue;
+		}
+		if (f.kind == DS_KIND_CONTROL && (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET)) {
+			ds_backend_end_seq(b, f.seq);
+			ds_mtp_join_drop(&join, f.seq);
+		}
+		if (ds_write_frame(&w, &f, &err))
+			ds_die_error(&err);
+	}
+	if (rc != 0)
+		ds_die_error(&err);
+	if (ds_fwd_stage_run(&st, &batch, &w, &err))
+		ds_die_error(&err);
+	ds_fwd_stage_release(&st);
+	ds_hidden_batch_release(&batch);
+	ds_mtp_join_release(&join);
+	ds_frame_release(&f);
+	ds_backend_free(b);
+	ds_model_release(&m);
+	if (in != stdin)
+		fclose(in);
+	if (fflush(stdout))
+		ds_die(EX_IOERR, "write error: %m");
+	return 0;
+}

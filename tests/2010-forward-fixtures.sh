@@ -1,0 +1,36 @@
+# ds-embed | ds-forward --head --all-positions against every transformers
+# fixture (tests/fixtures/models/*/expected.safetensors): logits within
+# 1e-4 of max |logit| with the same argmax at every position; the same with
+# one thread; the sequence fed as a prompt frame and one-token frames; the
+# expert sets of every MoE layer through --emit-routes.
+. "$DS_TESTS/lib.sh"
+
+HELP="$DS_BUILD/tests/test-forward-fixtures"
+nfx=0
+for FX in "$FIXTURES"/models/*; do
+	[ -f "$FX/expected.safetensors" ] || continue
+	name=$(basename "$FX")
+	nfx=$((nfx + 1))
+	"$HELP" ids "$FX" >"$T/$name.ids"
+	ds cat --from-ids "$T/$name.ids" >"$T/$name.tok"
+	ds embed -m "$FX" "$T/$name.tok" >"$T/$name.h0"
+	ds forward -m "$FX" --head --all-positions --emit-routes "$T/$name.h0" >"$T/$name.out"
+	"$HELP" logits "$FX" "$T/$name.out" | sed "s/^\(not \)*ok - /&$name: /"
+	"$HELP" routes "$FX" "$T/$name.out" | sed "s/^\(not \)*ok - /&$name: /"
+	ds forward -m "$FX" -t 1 --head --all-positions --emit-routes "$T/$name.h0" >"$T/$name.t1"
+	check_files "$name: one thread gives the same bytes" "$T/$name.out" "$T/$name.t1"
+
+	# a 5-token prompt, then one frame per token at its position
+	tr ' ' '\n' <"$T/$name.ids" | grep . >"$T/$name.col"
+	{ head -n 5 "$T/$name.col" | tr '\n' ' '; echo; } | ds cat --from-ids >"$T/$name.steps"
+	p=5
+	tail -n +6 "$T/$name.col" | while read -r id; do
+		echo "$id" | ds cat --from-ids --pos "$p"
+		p=$((p + 1))
+	done >>"$T/$name.steps"
+	ds embed -m "$FX" "$T/$name.steps" | ds forward -m "$FX" --head >"$T/$name.dec"
+	check_eq "$name: one LOGITS frame per input frame" "$(ds cat -f header "$T/$name.dec" | wc -l)" \
+		"$(ds cat -f header "$T/$name.steps" | wc -l)"
+	"$HELP" logits "$FX" "$T/$name.dec" | sed "s/^\(not \)*ok - /&$name (prompt + one-token frames): /"
+done
+[ "$nfx" -gt 0 ] || skip "forward against the fixtures" "no fixtures with expected.safetensors"
