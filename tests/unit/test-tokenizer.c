@@ -170,17 +170,43 @@ static void check_utf8(void)
 	check("utf8: incomplete flag", ds_utf8_seq((const uint8_t *)"\xf0\x90", 2, &inc) == 0 && inc == 1);
 }
 
-/* Chunked encoding of a long document must equal encoding it whole. */
-static void check_chunks(struct ds_tokenizer *tok)
+/* A document of random runs of the pieces whose splits depend on what
+ * follows: whitespace runs before newlines, digit runs, letters, CJK,
+ * punctuation, added tokens. */
+static char *random_doc(size_t want, size_t *len)
+{
+	static const char *const pieces[] = {
+		" ", "  ", "\t", "\n", "\r\n", "\n\n", "   \n", "1", "23", "4567", "a", "Word", "é", "中文",
+		"カナ", "ひら", "한", ".", "...", "(", "'s", "!?", "😀", "\u00a0", "\u3000", "<｜User｜>", "<|EOT|>", "<｜",
+		"\xcc\x81", "１２", "٣", "=",
+	};
+	char *doc = malloc(want + 64);
+	uint32_t seed = 4242;
+	size_t n = 0;
+
+	while (n < want) {
+		const char *p;
+		size_t reps;
+		seed = seed * 1103515245 + 12345;
+		p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+		reps = 1 + ((seed >> 20) % 7 == 0 ? (seed >> 4) % 300 : 0);	/* sometimes long runs */
+		for (size_t r = 0; r < reps && n + strlen(p) < want; r++) {
+			memcpy(doc + n, p, strlen(p));
+			n += strlen(p);
+		}
+		if (n + 8 >= want)
+			break;
+	}
+	*len = n;
+	return doc;
+}
+
+static void check_stream(struct ds_tokenizer *tok, const char *doc, size_t len, const char *what)
 {
 	struct ds_ids whole = { 0 };
 	struct ds_error err = { 0 };
 	static const size_t chunks[] = { 64, 100, 333, 4096, 1 << 20 };
-	size_t reps = 4, len = all_len * reps;
-	char *doc = malloc(len + 1);
 
-	for (size_t r = 0; r < reps; r++)
-		memcpy(doc + r * all_len, all_text, all_len);
 	ds_tokenizer_encode(tok, doc, len, &whole, &err);
 	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 		struct ds_tok_stream s;
@@ -203,11 +229,25 @@ static void check_chunks(struct ds_tokenizer *tok)
 		ds_tok_stream_finish(&s, &got, &err);
 		ds_tok_stream_release(&s);
 		same = got.n == whole.n && !memcmp(got.v, whole.v, got.n * sizeof(int32_t));
-		checkf(same, "stream encoder, chunk %zu: %zu ids equal encoding %zu bytes whole", chunks[c], got.n, len);
+		checkf(same, "stream encoder, %s, chunk %zu: %zu ids equal encoding %zu bytes whole", what, chunks[c], got.n, len);
 		ds_ids_release(&got);
 	}
 	ds_ids_release(&whole);
+}
+
+/* Chunked encoding of a long document must equal encoding it whole. */
+static void check_chunks(struct ds_tokenizer *tok)
+{
+	size_t reps = 4, len = all_len * reps, rlen;
+	char *doc = malloc(len + 1), *rnd;
+
+	for (size_t r = 0; r < reps; r++)
+		memcpy(doc + r * all_len, all_text, all_len);
+	check_stream(tok, doc, len, "edge cases x4");
 	free(doc);
+	rnd = random_doc(300000, &rlen);
+	check_stream(tok, rnd, rlen, "random runs");
+	free(rnd);
 }
 
 static int collect(const void *p, size_t n, void *ctx)
