@@ -227,6 +227,22 @@ void tok_run_decode(struct tok_job *j)
 
 /* ---- chat ---- */
 
+/* Whether JSON text holds a \u0000 escape (an odd run of backslashes before
+ * "u0000"): cJSON would cut the string there, so such input is refused. */
+static int has_nul_escape(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++) {
+		size_t k = 0;
+		if (memcmp(s + i + 1, "u0000", 5) || s[i] != '\\')
+			continue;
+		while (k <= i && s[i - k] == '\\')
+			k++;
+		if (k % 2)
+			return 1;
+	}
+	return 0;
+}
+
 void tok_run_chat(struct tok_job *j)
 {
 	struct ds_error err = { 0 };
@@ -245,6 +261,8 @@ void tok_run_chat(struct tok_job *j)
 		if (ferror(j->in))
 			ds_die(EX_IOERR, "%s: read error: %m", j->in_name);
 	}
+	if (in && has_nul_escape(in, len))
+		ds_die(EX_DATAERR, "%s: U+0000 in chat messages is not supported", j->in_name);
 	if (ds_chat_render(j->tmpl, in ? in : "", len, j->o->generation_prompt, j->bos_text, &text, &tlen, &err))
 		ds_die(err.code, "%s: %s", j->in_name, err.msg);
 	free(in);

@@ -33,3 +33,7 @@ printf '[{"role":"user","content":null}]' >"$T/null.json"
 expect_fail 65 "content null where Jinja raises: 65" ds tokenize $M --chat --render "$T/null.json"
 expect_fail 65 "not JSON" sh -c "echo '[{' | ds-tokenize $M --chat --render"
 expect_fail 64 "--bos does not apply to --chat" ds tokenize $M --chat --bos "$T/msgs.json"
+printf '[{"role":"user","content":"a\\u0000b"}]' >"$T/nul.json"
+expect_fail 65 "U+0000 in a message is refused, not cut" ds tokenize $M --chat --render "$T/nul.json"
+printf '[{"role":"user","content":"a\\\\u0000b"}]' >"$T/bs.json"
+check_eq "... but a backslash before u0000 is text" "$(ds tokenize $M --chat --render "$T/bs.json")" '<｜begin▁of▁sentence｜><｜User｜>a\u0000b'
