@@ -31,6 +31,16 @@ for FX in "$FIXTURES"/models/*; do
 	ds embed -m "$FX" "$T/$name.steps" | ds forward -m "$FX" --head >"$T/$name.dec"
 	check_eq "$name: one LOGITS frame per input frame" "$(ds cat -f header "$T/$name.dec" | wc -l)" \
 		"$(ds cat -f header "$T/$name.steps" | wc -l)"
-	"$HELP" logits "$FX" "$T/$name.dec" | sed "s/^\(not \)*ok - /&$name (prompt + one-token frames): /"
+	"$HELP" logits "$FX" "$T/$name.dec" " (prompt + one-token frames)" | sed "s/^\(not \)*ok - /&$name (prompt + one-token frames): /"
 done
 [ "$nfx" -gt 0 ] || skip "forward against the fixtures" "no fixtures with expected.safetensors"
+
+# the portable and AVX2 kernels (DS_CPU) agree with the reference too
+for FX in "$FIXTURES"/models/v3-fp8 "$FIXTURES"/models/moonlight-f16; do
+	[ -f "$FX/expected.safetensors" ] || continue
+	name=$(basename "$FX")
+	for isa in generic avx2; do
+		DS_CPU=$isa ds forward -m "$FX" --head --all-positions "$T/$name.h0" >"$T/$name.$isa"
+		"$HELP" logits "$FX" "$T/$name.$isa" " (DS_CPU=$isa)" | sed "s/^\(not \)*ok - /&$name, DS_CPU=$isa: /"
+	done
+done

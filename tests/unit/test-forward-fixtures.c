@@ -9,7 +9,7 @@
  *
  * With arguments it is a helper for the shell tests:
  *   test-forward-fixtures ids DIR          print input_ids as one text line
- *   test-forward-fixtures logits DIR FILE  compare LOGITS frames in FILE
+ *   test-forward-fixtures logits DIR FILE [LABEL]  compare LOGITS frames in FILE
  *        (rows by position, main or MTP by aux) with the fixture's logits
  *   test-forward-fixtures routes DIR FILE  compare ROUTES frames in FILE
  *        (layer = aux, rows by position) with experts.L / expert_weights.L
@@ -346,7 +346,7 @@ static int print_ids(const char *dir)
 
 /* LOGITS frames of FILE against the fixture: every row goes to its
  * position; aux 0 against "logits", aux 1 against "mtp.logits". */
-static int compare_logits(const char *dir, const char *file)
+static int compare_logits(const char *dir, const char *file, const char *label)
 {
 	char path[4200];
 	struct ds_st_file ex;
@@ -391,8 +391,9 @@ static int compare_logits(const char *dir, const char *file)
 	}
 	for (int k = 0; k < 2; k++)
 		if (rows[k]) {
-			printf("# measured %s: %s logits over %ld rows: max|dlogit|/max|logit| %.3g, argmax equal %ld/%ld\n",
-			       dir, k ? "MTP" : "main", rows[k], worst[k], same[k], rows[k]);
+			printf("# measured %s%s: %s logits over %ld rows: max|dlogit|/max|logit| %.3g, argmax equal %ld/%ld\n",
+			       strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, label, k ? "MTP" : "main", rows[k], worst[k],
+			       same[k], rows[k]);
 			checkf(worst[k] <= TOL && same[k] == rows[k], "%s logits of %s within %g, same argmax",
 			       k ? "MTP" : "main", dir, TOL);
 		}
@@ -475,8 +476,8 @@ static int compare_routes(const char *dir, const char *file)
 			rows++;
 		}
 	}
-	printf("# measured %s: ROUTES rows %ld, expert sets equal %ld/%ld, max |dweight| %.3g\n", dir, rows, same,
-	       rows, worst);
+	printf("# measured %s: ROUTES rows %ld, expert sets equal %ld/%ld, max |dweight| %.3g\n",
+	       strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, rows, same, rows, worst);
 	checkf(rows > 0 && same == rows, "expert sets of %s equal at every row", dir);
 	checkf(worst <= TOL, "routing weights of %s within %g", dir, TOL);
 	check("the ROUTES stream read cleanly", rc == 0);
@@ -495,8 +496,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "ids"))
 		return print_ids(argv[2]);
-	if (argc == 4 && !strcmp(argv[1], "logits"))
-		return compare_logits(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "logits"))
+		return compare_logits(argv[2], argv[3], argc == 5 ? argv[4] : "");
 	if (argc == 4 && !strcmp(argv[1], "routes"))
 		return compare_routes(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "moe-input"))
