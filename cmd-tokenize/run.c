@@ -251,6 +251,7 @@ void tok_run_chat(struct tok_job *j)
 	char *in = NULL, *text, *owned;
 	const char *s;
 	size_t len = 0, cap = 0, n, tlen;
+	int rc;
 
 	while (!feof(j->in)) {
 		if (len + 65536 > cap) {
@@ -261,11 +262,14 @@ void tok_run_chat(struct tok_job *j)
 		if (ferror(j->in))
 			ds_die(EX_IOERR, "%s: read error: %m", j->in_name);
 	}
-	if (in && has_nul_escape(in, len))
+	if (in && has_nul_escape(in, len)) {
+		free(in);
 		ds_die(EX_DATAERR, "%s: U+0000 in chat messages is not supported", j->in_name);
-	if (ds_chat_render(j->tmpl, in ? in : "", len, j->o->generation_prompt, j->bos_text, &text, &tlen, &err))
-		ds_die(err.code, "%s: %s", j->in_name, err.msg);
+	}
+	rc = ds_chat_render(j->tmpl, in ? in : "", len, j->o->generation_prompt, j->bos_text, &text, &tlen, &err);
 	free(in);
+	if (rc)
+		ds_die(err.code, "%s: %s", j->in_name, err.msg);
 	n = tlen;
 	s = valid_text(j, text, &n, &owned, j->in_name);
 	if (j->o->render) {
