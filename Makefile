@@ -100,6 +100,7 @@ asan:	## build with ASan+UBSan into build/asan and run the suite against it
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 fuzz:	## build the libFuzzer targets into build/fuzz (clang)
 	$(MAKE) BUILD=build/fuzz/lib BINDIR=build/fuzz/bin CUDA=0 CC=clang \
+		WARN="$(WARN) -Wno-unknown-warning-option" \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/lib/libds.a
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo "clang ... -o build/fuzz/$$n"; \

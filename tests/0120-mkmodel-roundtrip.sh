@@ -1,0 +1,95 @@
+# ds-mkmodel from the command line: usage and config errors, overrides,
+# determinism (seed, threads), every dtype, sharding and the index, the
+# tokenizer copy, and a config.json round trip.  The tensor-by-tensor round
+# trip is tests/unit/test-mkmodel.c.
+. "$DS_TESTS/lib.sh"
+
+cd "$T"
+expect_fail 64 "no arguments" ds-mkmodel
+expect_fail 64 "-c and -p together" ds-mkmodel -c x.json -p tiny-v3 -o out
+expect_fail 64 "no -o" ds-mkmodel -p tiny-v3
+expect_fail 64 "an unknown preset" ds-mkmodel -p tiny-v9 -o out
+expect_fail 64 "a bad shard size" ds-mkmodel -p tiny-v3 -o out --shard-size 5Q
+expect_fail 64 "a bad dtype" ds-mkmodel -p tiny-v3 -o out --dtype int4
+expect_fail 66 "a missing config" ds-mkmodel -c nowhere.json -o out
+printf '{"model_type": "deepseek_v3", "hidden_size": 0}' >bad.json
+expect_fail 78 "an impossible config" ds-mkmodel -c bad.json -o out
+check "the message names the file and the field" grep -q "bad.json: 'hidden_size'" "$T/.xf.err"
+check "nothing was written for a bad config" test ! -e out
+
+ds-mkmodel -p tiny-v3 --layers 3 --vocab 1000 --mtp 0 --dtype bf16 --print-config >cfg.json
+check_eq "--print-config applies the overrides" \
+	"$(grep -cE '"(num_hidden_layers)":[[:space:]]*3,|"vocab_size":[[:space:]]*1000|"num_nextn_predict_layers":[[:space:]]*0,' cfg.json)" 3
+check "bf16 drops quantization_config" sh -c "! grep -q quantization_config cfg.json"
+check_eq "moonlight --vocab 4096 refits bos/eos" \
+	"$(ds-mkmodel -p moonlight --vocab 4096 --print-config | grep -E '"(bos|eos)_token_id"' | tr -d ' \t,\n')" \
+	'"bos_token_id":0"eos_token_id":1'
+check "tiny-v2-lite --dtype fp8 adds quantization_config" sh -c \
+	"ds-mkmodel -p tiny-v2-lite --dtype fp8 --print-config | grep -q '\"quant_method\":[[:space:]]*\"fp8\"'"
+check "the real V3 config with overrides is accepted" sh -c \
+	"ds-mkmodel -c '$FIXTURES/configs/deepseek-v3.json' --layers 1 --vocab 256 --print-config >/dev/null"
+
+ds-mkmodel -q -p tiny-v3 -o a --seed 11 -j 1
+ds-mkmodel -q -p tiny-v3 -o b --seed 11 -j 3
+ds-mkmodel -q -p tiny-v3 -o c --seed 12
+check_files "the same seed gives the same bytes with 1 or 3 threads" a/model.safetensors b/model.safetensors
+check "another seed gives other bytes" sh -c "! cmp -s a/model.safetensors c/model.safetensors"
+check "one shard is model.safetensors with no index" test -f a/model.safetensors -a ! -e a/model.safetensors.index.json
+check "config.json is written" grep -q '"quant_method":[[:space:]]*"fp8"' a/config.json
+check "the checkpoint opens and validates" sh -c "ds-sum --tensors a >a.sums"
+check_eq "header holds V3's FP8 scale names" \
+	"$(head -c 20000 a/model.safetensors | grep -ao 'model.layers.0.self_attn.q_a_proj.weight_scale_inv":{"dtype":"F32","shape":\[2,3\]')" \
+	'model.layers.0.self_attn.q_a_proj.weight_scale_inv":{"dtype":"F32","shape":[2,3]'
+
+ds-mkmodel -q -c a/config.json -o d --seed 11
+check_eq "config.json round trip: rebuilding from it gives the same model" \
+	"$(ds-sum --tensors d | tail -n 1)" "$(tail -n 1 a.sums)"
+
+ds-mkmodel -q -p tiny-v3 -o s --seed 11 --shard-size 1M
+check "1M shards: an index and numbered shards" test -f s/model.safetensors.index.json -a -f s/model-00001-of-00009.safetensors
+check_eq "as many shards as the index names" \
+	"$(ls s | grep -c '^model-.*-of-00009.safetensors$')" \
+	"$(grep -o '"model-[0-9]*-of-[0-9]*.safetensors"' s/model.safetensors.index.json | sort -u | wc -l | tr -d ' ')"
+check_eq "the index names each of the 265 tensors once" \
+	"$(grep -c '"[.a-z_0-9]*":[[:space:]]*"model-[0-9]*-of-00009.safetensors"' s/model.safetensors.index.json)" 265
+check_eq "sharding leaves the model digest alone" "$(ds-sum --tensors s | tail -n 1)" "$(tail -n 1 a.sums)"
+check_eq "total_size is the sum of the payloads" \
+	"$(grep -o '"total_size":[[:space:]]*[0-9]*' s/model.safetensors.index.json | grep -o '[0-9]*$')" \
+	"$(($(wc -c <a/model.safetensors) - 8 - $(head -c 8 a/model.safetensors | od -An -tu8 | tr -d ' ')))"
+ds-mkmodel -q -p tiny-v3 -o s --seed 11
+check "rewriting into the same directory removes the old shards" sh -c "! ls s | grep -q '^model-'"
+
+for dt in bf16 f16 f32 fp8; do
+	ds-mkmodel -q -p tiny-v2-lite -o "v2-$dt" --dtype "$dt"
+	check "tiny-v2-lite --dtype $dt opens" ds-sum --tensors "v2-$dt"
+done
+check "f16 tensors are F16" grep -q '"model.norm.weight":{"dtype":"F16"' v2-f16/model.safetensors
+check "f32 tensors are F32" grep -q '"lm_head.weight":{"dtype":"F32"' v2-f32/model.safetensors
+check "fp8 puts q_proj in FP8" grep -q '"model.layers.0.self_attn.q_proj.weight":{"dtype":"F8_E4M3"' v2-fp8/model.safetensors
+check_eq "v2-lite has no e_score_correction_bias" "$(grep -c e_score_correction_bias v2-bf16/model.safetensors || true)" 0
+
+mkdir tok
+printf '{"fake": "tokenizer"}' >tok/tokenizer.json
+printf '{"fake": "config"}' >tok/tokenizer_config.json
+ds-mkmodel -q -p tiny-v2-lite -o t --tokenizer tok/tokenizer.json
+check_files "--tokenizer copies tokenizer.json" t/tokenizer.json tok/tokenizer.json
+check_files "and the tokenizer_config.json beside it" t/tokenizer_config.json tok/tokenizer_config.json
+expect_fail 66 "a missing tokenizer" ds-mkmodel -q -p tiny-v2-lite -o t2 --tokenizer nowhere.json
+
+if have_python_ref safetensors; then
+	ds-mkmodel -q -p tiny-v3 -o s2 --seed 11 --shard-size 1M
+	check "HF safetensors reads every shard with the same names" "$DS_PYTHON" - s2 a <<'PY'
+import glob, json, sys
+from safetensors import safe_open
+names = set()
+for f in sorted(glob.glob(sys.argv[1] + "/model-*.safetensors")):
+    with safe_open(f, "numpy") as h:
+        names |= set(h.keys())
+idx = json.load(open(sys.argv[1] + "/model.safetensors.index.json"))["weight_map"]
+with safe_open(sys.argv[2] + "/model.safetensors", "numpy") as h:
+    single = set(h.keys())
+sys.exit(0 if names == set(idx) == single and len(names) == 265 else 1)
+PY
+else
+	skip "HF safetensors reads the shards" "set DS_PYTHON to a python with safetensors"
+fi
