@@ -99,6 +99,7 @@ void ds_exec_matmul_many(struct ds_exec *x, const struct ds_matmul_job *jobs, lo
 {
 	struct many_ctx c = { x, jobs, njobs, NULL, NULL };
 	long local[9];
+	double macs = 0;
 
 	if (njobs <= 0)
 		return;
@@ -127,9 +128,19 @@ void ds_exec_matmul_many(struct ds_exec *x, const struct ds_matmul_job *jobs, lo
 
 		c.chunks[i] = job_chunks(&jobs[i]);
 		c.first[i + 1] = c.first[i] + (jobs[i].nx > 0 ? blocks * c.chunks[i] : 0);
+		macs += (double)(j1 - j0) * (double)jobs[i].w->cols * (double)jobs[i].nx;
 	}
-	if (c.first[njobs] > 0)
-		ds_pool_run(x->pool, c.first[njobs], many_item, &c);
+	ds_exec_run(x, c.first[njobs], many_item, &c, macs);
+}
+
+void ds_exec_run(struct ds_exec *x, long nitems, ds_pool_fn *fn, void *ctx, double macs)
+{
+	if (macs < (double)DS_EXEC_MIN_PARALLEL_MACS) {
+		for (long i = 0; i < nitems; i++)
+			fn(ctx, i, 0);
+		return;
+	}
+	ds_pool_run(x->pool, nitems, fn, ctx);
 }
 
 void ds_exec_matmul(struct ds_exec *x, const struct ds_mat *w, const float *in, long ldin, long nrows,

@@ -46,6 +46,14 @@ struct ds_matmul_job {
 	long n0, n1;
 };
 
+/* Below this many multiply-adds a parallel run costs more in waking
+ * threads than it saves: the calling thread does it alone. */
+#define DS_EXEC_MIN_PARALLEL_MACS (1L << 18)
+
+/* ds_pool_run, or inline in the caller when `macs` (the work, roughly)
+ * is below DS_EXEC_MIN_PARALLEL_MACS.  Results are the same either way. */
+void ds_exec_run(struct ds_exec *x, long nitems, ds_pool_fn *fn, void *ctx, double macs);
+
 /* Run all jobs at once on the pool (scratch must hold
  * ds_matmul_scratch() of every FP8 weight). */
 void ds_exec_matmul_many(struct ds_exec *x, const struct ds_matmul_job *jobs, long njobs);

@@ -5,7 +5,9 @@
  *
  * Owns: struct ds_mat (a borrowed view of a row-major matrix), the kernel
  * table and its runtime selection (generic C, AVX2+FMA+F16C, AVX-512 with
- * VBMI).  Leaves out: threads (threadpool.h splits rows between calls) and
+ * VBMI; and "avx512bf16", BF16 weights through vdpbf16ps on hi/lo-split
+ * activations - selectable, not the default: half the speed of the f32
+ * path on the CPU it was measured on).  Leaves out: threads (threadpool.h splits rows between calls) and
  * everything model-specific.
  *
  * Invariants every implementation keeps, so that results never depend on
@@ -67,11 +69,13 @@ struct ds_kernels {
 	ds_matmul_t_fn *matmul_t;
 };
 
-/* The kernels in use: chosen once from the CPU's features, or from the
- * environment variable DS_CPU=generic|avx2|avx512 when the CPU supports
- * that choice (an unsupported or unknown value is ignored). */
+/* The kernels in use: chosen once from the CPU's features (avx512, else
+ * avx2, else generic), or from the environment variable
+ * DS_CPU=generic|avx2|avx512|avx512bf16 when the CPU supports that choice
+ * (an unsupported or unknown value is ignored). */
 const struct ds_kernels *ds_kernels(void);
-/* A specific set, or NULL when this CPU (or build) cannot run it. */
+/* A specific set ("generic", "avx2", "avx512", "avx512bf16"), or NULL when
+ * this CPU cannot run it. */
 const struct ds_kernels *ds_kernels_named(const char *name);
 /* Make `k` the set ds_kernels() returns (tests compare the sets). */
 void ds_kernels_use(const struct ds_kernels *k);
@@ -90,6 +94,7 @@ extern const struct ds_kernels ds_kernels_generic;
 #if defined(__x86_64__)
 extern const struct ds_kernels ds_kernels_avx2;
 extern const struct ds_kernels ds_kernels_avx512;
+extern const struct ds_kernels ds_kernels_avx512bf16;
 #endif
 
 #endif

@@ -264,8 +264,14 @@ void ds_mla_forward(struct ds_exec *x, const struct ds_model *m, const struct ds
 			memcpy(b->qf + (r * H + h) * W + rkv, qpe, (size_t)dr * sizeof(float));
 		}
 	}
-	ds_pool_run(x->pool, H, absorb_item, &c);
-	ds_pool_run(x->pool, n * c.nhb, attend_item, &c);
+	{
+		double keys = 0;
+
+		for (long r = 0; r < n; r++)
+			keys += (double)(rows->pos[r] + 1);
+		ds_exec_run(x, H, absorb_item, &c, (double)n * (double)H * (double)dn * (double)rkv);
+		ds_exec_run(x, n * c.nhb, attend_item, &c, keys * (double)H * (double)(W + rkv));
+	}
 	/* o[h] = W_UV[h] ol[h], then W_o */
 	for (long h = 0; h < H; h++)
 		b->uv[h] = (struct ds_matmul_job){ &l->kv_b, b->ol + h * rkv, H * rkv, n, b->o + h * dv, H * dv,

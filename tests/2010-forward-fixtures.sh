@@ -44,3 +44,10 @@ for FX in "$FIXTURES"/models/v3-fp8 "$FIXTURES"/models/moonlight-f16; do
 		"$HELP" logits "$FX" "$T/$name.$isa" " (DS_CPU=$isa)" | sed "s/^\(not \)*ok - /&$name, DS_CPU=$isa: /"
 	done
 done
+FX="$FIXTURES/models/v2-lite-bf16"
+if [ -f "$FX/expected.safetensors" ] && grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null; then
+	DS_CPU=avx512bf16 ds forward -m "$FX" --head --all-positions "$T/v2-lite-bf16.h0" >"$T/v2.bf16dot"
+	"$HELP" logits "$FX" "$T/v2.bf16dot" " (DS_CPU=avx512bf16)" | sed "s/^\(not \)*ok - /&v2-lite-bf16, DS_CPU=avx512bf16: /"
+else
+	skip "vdpbf16ps kernels against the BF16 fixture" "no AVX512-BF16 or no fixture"
+fi

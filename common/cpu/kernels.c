@@ -33,9 +33,11 @@ static void fp8_bf16_tables(void)
 
 size_t ds_matmul_scratch(const struct ds_mat *w)
 {
-	if (w->dtype != DS_F8_E4M3)
-		return 0;
-	return (size_t)DS_MATMUL_XCHUNK * (size_t)w->cols;
+	if (w->dtype == DS_F8_E4M3)
+		return (size_t)DS_MATMUL_XCHUNK * (size_t)w->cols;
+	if (w->dtype == DS_BF16)	/* split bf16 activations, padded to 32 */
+		return (size_t)DS_MATMUL_XCHUNK * (size_t)(w->cols + 32);
+	return 0;
 }
 
 int ds_mat_valid(const struct ds_mat *w)
@@ -206,6 +208,8 @@ const struct ds_kernels *ds_kernels_named(const char *name)
 	if (!strcmp(name, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
 	    __builtin_cpu_supports("f16c"))
 		return &ds_kernels_avx2;
+	if (!strcmp(name, "avx512bf16") && ds_kernels_named("avx512") && __builtin_cpu_supports("avx512bf16"))
+		return &ds_kernels_avx512bf16;
 	if (!strcmp(name, "avx512") && __builtin_cpu_supports("avx512f") &&
 	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
 	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vbmi") &&

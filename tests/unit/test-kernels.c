@@ -235,7 +235,7 @@ static void test_threads(const struct ds_kernels *k)
 
 int main(void)
 {
-	static const char *const sets[] = { "generic", "avx2", "avx512" };
+	static const char *const sets[] = { "generic", "avx2", "avx512", "avx512bf16" };
 	static const enum ds_dtype dts[] = { DS_F32, DS_F16, DS_BF16, DS_F8_E4M3 };
 	static const long shapes[][2] = { { 1, 1 }, { 3, 15 }, { 7, 16 }, { 9, 17 }, { 130, 63 }, { 5, 64 },
 					  { 33, 65 }, { 129, 128 }, { 17, 130 }, { 260, 300 }, { 40, 1024 } };
