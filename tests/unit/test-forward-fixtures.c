@@ -322,6 +322,97 @@ out:
 	ds_model_release(&m);
 }
 
+/* ---- F32 weights: the same model with every 16-bit matrix widened ---- */
+
+struct widen {
+	void *bufs[4096];
+	int n;
+};
+
+static void widen_mat(struct widen *wd, struct ds_mat *m)
+{
+	float *p;
+
+	if (!m->data || (m->dtype != DS_BF16 && m->dtype != DS_F16) || wd->n == 4096)
+		return;
+	p = malloc((size_t)(m->rows * m->cols) * sizeof(float));
+	for (long r = 0; r < m->rows; r++)
+		for (long c = 0; c < m->cols; c++)
+			p[r * m->cols + c] = ds_mat_get(m, r, c);
+	m->dtype = DS_F32;
+	m->data = p;
+	m->ld = m->cols;
+	wd->bufs[wd->n++] = p;
+}
+
+static void widen_mlp(struct widen *wd, struct ds_mlp *mlp)
+{
+	widen_mat(wd, &mlp->gate);
+	widen_mat(wd, &mlp->up);
+	widen_mat(wd, &mlp->down);
+}
+
+/* logits at every position of the fixture's input, one process-like run */
+static int run_logits(const struct ds_model *m, const int32_t *ids, long T, float *logits)
+{
+	struct ds_backend_opts o = { "cpu", 0, 0, m->L, 0, 0 };
+	struct ds_fwd_chunk ch = { 0, 0, T };
+	struct ds_fwd_batch batch = { 1, &ch };
+	struct ds_backend *b;
+	struct ds_error err = { 0 };
+	float *h = malloc((size_t)(T * m->D) * sizeof(float));
+	int rc = ds_backend_open(&b, m, &o, &err) || ds_embed_rows(&m->embed, ids, T, h, &err) ||
+		 ds_backend_layers(b, &batch, h, &err) || ds_backend_head(b, h, T, logits, &err);
+
+	ds_backend_free(b);
+	free(h);
+	return rc;
+}
+
+static void test_f32_weights(const char *name, const char *dir)
+{
+	struct ds_model m;
+	struct ds_st_file ex;
+	struct widen wd = { { 0 }, 0 };
+	const struct ds_tensor_info *ti;
+	float *a, *b;
+	long T;
+
+	if (open_fixture(dir, &m, &ex, DS_PART_EMBED | DS_PART_HEAD))
+		return;
+	ti = tensor(&ex, "input_ids");
+	T = ti->shape[0];
+	a = malloc((size_t)(T * m.V) * sizeof(float));
+	b = malloc((size_t)(T * m.V) * sizeof(float));
+	check("16-bit weights run", run_logits(&m, ti->data, T, a) == 0);
+	widen_mat(&wd, &m.embed);
+	widen_mat(&wd, &m.lm_head);
+	for (long i = 0; i < m.L; i++) {
+		struct ds_layer *l = &m.layers[i];
+
+		widen_mat(&wd, &l->q_a);
+		widen_mat(&wd, &l->q_b);
+		widen_mat(&wd, &l->q);
+		widen_mat(&wd, &l->kv_a);
+		widen_mat(&wd, &l->kv_b);
+		widen_mat(&wd, &l->o);
+		widen_mlp(&wd, &l->dense);
+		widen_mat(&wd, &l->gate);
+		for (long e = 0; l->experts && e < m.E; e++)
+			widen_mlp(&wd, &l->experts[e]);
+		widen_mlp(&wd, &l->shared);
+	}
+	check("the same weights as F32 run", run_logits(&m, ti->data, T, b) == 0);
+	checkf(wd.n > 10 && !memcmp(a, b, (size_t)(T * m.V) * sizeof(float)),
+	       "%s: F32 copies of its %d 16-bit matrices give the same bits", name, wd.n);
+	for (int i = 0; i < wd.n; i++)
+		free(wd.bufs[i]);
+	free(a);
+	free(b);
+	ds_st_release(&ex);
+	ds_model_release(&m);
+}
+
 /* ---- helpers for the shell tests ---- */
 
 static int print_ids(const char *dir)
@@ -520,6 +611,8 @@ int main(int argc, char **argv)
 		if ((fp = fopen(path, "rb"))) {
 			fclose(fp);
 			test_fixture(names[i], dir);
+			if (!strcmp(names[i], "v2-lite-bf16") || !strcmp(names[i], "moonlight-f16"))
+				test_f32_weights(names[i], dir);
 		} else {
 			printf("skip - fixture %s has no expected.safetensors yet\n", names[i]);
 		}
