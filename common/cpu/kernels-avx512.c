@@ -15,6 +15,7 @@
 #include "kernels-impl.h"
 
 #define AI static inline __attribute__((always_inline))
+#define ESZ(dt) ((dt) == DS_F32 ? 4 : (dt) == DS_F8_E4M3 ? 1 : 2)
 
 struct lut {
 	__m512i h0, h1, l0, l1, sign, i0, i1;
@@ -110,6 +111,12 @@ AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const flo
 		for (int i = 0; i < NR; i++) {
 			__m512 wv[4];
 
+			if (NX == 1) {	/* decode streams the weights: fetch ~512 B ahead */
+				const char *pf = (const char *)(w + i * wstride) + (size_t)k * ESZ(dt) + 512;
+
+				for (int b = 0; b < 64 * ESZ(dt); b += 64)
+					_mm_prefetch(pf + b, _MM_HINT_T0);
+			}
 			load64(dt, w + i * wstride, k, 0, 0, L, wv);
 #pragma GCC unroll 4
 			for (int j = 0; j < NX; j++)
