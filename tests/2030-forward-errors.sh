@@ -42,6 +42,11 @@ for f in "$FX"/*.safetensors "$FX"/*.json; do ln -s "$f" "$T/freq/"; done
 rm "$T/freq/config.json"
 sed 's/"moe_layer_freq": 1/"moe_layer_freq": 2/' "$FX/config.json" >"$T/freq/config.json"
 expect_fail 78 "an unsupported config (moe_layer_freq 2) is 78" ds forward -m "$T/freq" "$T/h0"
+mkdir "$T/inter"
+for f in "$FX"/*.safetensors "$FX"/*.json; do ln -s "$f" "$T/inter/"; done
+rm "$T/inter/config.json"
+sed 's/"use_cache": true/"use_cache": true, "rope_interleave": false/' "$FX/config.json" >"$T/inter/config.json"
+expect_fail 78 "rope_interleave false (pre-permuted rope rows) is 78" ds forward -m "$T/inter" "$T/h0"
 mkdir "$T/noexp"
 for f in "$FX"/*.json; do ln -s "$f" "$T/noexp/"; done
 ln -s "$FX/weights-a.safetensors" "$T/noexp/"
