@@ -13,11 +13,16 @@
 #include "sample.h"
 #include "stream.h"
 
+#define MAX_EOS 8
+
 struct sample_opts {
 	struct ds_sample_params p;
 	const char *logprobs_file;
 	int echo;
 	int no_digest;
+	long max_tokens;		/* 0: no limit */
+	long eos[MAX_EOS];
+	int neos;
 };
 
 static struct sample_opts opt;
@@ -37,6 +42,16 @@ static int parse_seed(const char *arg, void *target)
 	return 0;
 }
 
+static int add_eos(const char *arg, void *unused)
+{
+	long v;
+
+	if (ds_parse_long(arg, &v) || v < 0 || v > 2147483647 || opt.neos == MAX_EOS)
+		return -1;
+	opt.eos[opt.neos++] = v;
+	return 0;
+}
+
 static const struct ds_option options[] = {
 	DS_OPT_DOUBLE_("temperature", 't', &opt.p.temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6),
 	DS_OPT_INT_("top-k", 'k', &opt.p.top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647),
@@ -50,6 +65,8 @@ static const struct ds_option options[] = {
 	DS_OPT_INT_("logprobs", 0, &opt.p.logprobs, "N", "after each TOKENS frame, a LOGPROBS frame: the chosen token and the top N", 0, 1000000),
 	DS_OPT_STRING_("logprobs-file", 0, &opt.logprobs_file, "FILE", "write the log-probabilities as JSON lines to FILE instead of frames"),
 	DS_OPT_FLAG_("echo", 0, &opt.echo, "pass incoming TOKENS frames on (default: consume them)"),
+	DS_OPT_INT_("max-tokens", 'n', &opt.max_tokens, "N", "a sequence ends after N sampled tokens (default 0 = never)", 0, 1e15),
+	DS_OPT_CALL_("eos", 0, NULL, "ID", "a sequence ends when it samples ID (may be repeated)", add_eos, 1),
 	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
 	DS_OPT_END_MARK
 };
@@ -61,9 +78,45 @@ static const struct ds_tool tool = {
 	"frame [1] at the position after the frame's last row.  TOKENS frames that pass\n"
 	"are remembered for the penalties (and dropped unless --echo); CONTROL END/RESET\n"
 	"forget a sequence; other frames, and the LOGITS of MTP modules (aux > 0), pass\n"
-	"through.  FILE defaults to standard input.",
+	"through.  With -n or --eos, once every sequence seen has ended, close the output\n"
+	"and read the input to its end (so a shell ring built with a FIFO winds down).\n"
+	"FILE defaults to standard input.",
 	options,
 };
+
+/* Sequences that ended by -n / --eos, and how many tokens each has had. */
+struct seq_count {
+	uint64_t seq;
+	long count;
+	int ended;
+};
+static struct seq_count *counts;
+static size_t ncounts;
+
+/* Count a sampled token; returns 1 when every sequence seen has ended. */
+static int count_token(const struct ds_sample_result *res)
+{
+	size_t i;
+	int all = 1;
+
+	for (i = 0; i < ncounts && counts[i].seq != res->seq; i++)
+		;
+	if (i == ncounts) {
+		counts = realloc(counts, (ncounts + 1) * sizeof(*counts));
+		if (!counts)
+			ds_die(EX_OSERR, "out of memory");
+		counts[ncounts++] = (struct seq_count){ res->seq, 0, 0 };
+	}
+	counts[i].count++;
+	if (opt.max_tokens && counts[i].count >= opt.max_tokens)
+		counts[i].ended = 1;
+	for (int e = 0; e < opt.neos; e++)
+		if (res->token == opt.eos[e])
+			counts[i].ended = 1;
+	for (i = 0; i < ncounts; i++)
+		all &= counts[i].ended;
+	return all;
+}
 
 static FILE *open_input(int argc, char **argv, const char **name)
 {
@@ -144,6 +197,22 @@ int main(int argc, char **argv)
 			if (ds_sampler_next(s, &f, &res, &err))
 				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
 			emit(&w, json, &res, &out);
+			if ((opt.max_tokens || opt.neos) && count_token(&res)) {
+				/* done: let the ring see our end, then drain it */
+				if (fclose(stdout))
+					ds_die(EX_IOERR, "write error: %m");
+				while ((rc = ds_read_frame(&r, &f, &err)) == 1)
+					;
+				if (rc)
+					ds_die_error(&err);
+				free(counts);
+				ds_frame_release(&f);
+				ds_frame_release(&out);
+				ds_sampler_free(s);
+				if (json && fclose(json))
+					ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
+				return 0;
+			}
 			break;
 		case DS_KIND_TOKENS:
 			if (ds_sampler_observe(s, &f, &err))
@@ -165,6 +234,7 @@ int main(int argc, char **argv)
 	ds_frame_release(&f);
 	ds_frame_release(&out);
 	ds_sampler_free(s);
+	free(counts);
 	if (json && fclose(json))
 		ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
 	if (in != stdin)

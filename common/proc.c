@@ -166,6 +166,24 @@ void ds_proc_describe(const struct ds_proc *p, char *out, size_t len)
 		snprintf(out, len, "%s ended oddly (status 0x%x)", name, p->status);
 }
 
+size_t ds_shell_quote(const char *a, char *out, size_t len)
+{
+	size_t n = 0;
+	int plain = *a != 0;
+
+	for (const char *c = a; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%", *c))
+			plain = 0;
+	if (plain)
+		return (size_t)snprintf(out, len, "%s", a);
+	n += (size_t)snprintf(out, len, "'");
+	for (const char *c = a; *c && n < len; c++)
+		n += (size_t)(*c == '\'' ? snprintf(out + n, len - n, "'\\''") : snprintf(out + n, len - n, "%c", *c));
+	if (n < len)
+		n += (size_t)snprintf(out + n, len - n, "'");
+	return n;
+}
+
 void ds_proc_format(const struct ds_proc *p, char *out, size_t len)
 {
 	size_t n = 0;
@@ -173,19 +191,10 @@ void ds_proc_format(const struct ds_proc *p, char *out, size_t len)
 	out[0] = 0;
 	for (int i = 0; i < p->argc && n < len; i++) {
 		const char *a = i ? p->argv[i] : (strrchr(p->argv[0], '/') ? strrchr(p->argv[0], '/') + 1 : p->argv[0]);
-		int plain = *a != 0;
 
-		for (const char *c = a; *c; c++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%", *c))
-				plain = 0;
-		n += snprintf(out + n, len - n, "%s", i ? " " : "");
-		if (plain) {
-			n += snprintf(out + n, len - n, "%s", a);
-		} else {
-			n += snprintf(out + n, len - n, "'");
-			for (const char *c = a; *c && n < len; c++)
-				n += *c == '\'' ? snprintf(out + n, len - n, "'\\''") : snprintf(out + n, len - n, "%c", *c);
-			n += snprintf(out + n, len - n, "'");
-		}
+		if (i)
+			n += (size_t)snprintf(out + n, len - n, " ");
+		if (n < len)
+			n += ds_shell_quote(a, out + n, len - n);
 	}
 }

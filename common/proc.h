@@ -54,6 +54,9 @@ int ds_proc_wait(struct ds_proc *p);
 int ds_proc_exit_code(const struct ds_proc *p, int pipe_ok);
 /* Describe the outcome ("exited with status 65", "killed by SIGSEGV"). */
 void ds_proc_describe(const struct ds_proc *p, char *out, size_t len);
+/* s quoted for a POSIX shell (as is when it needs no quoting); returns the
+ * length it wanted to write. */
+size_t ds_shell_quote(const char *s, char *out, size_t len);
 /* Shell-quoted command line, for --print-pipeline. */
 void ds_proc_format(const struct ds_proc *p, char *out, size_t len);
 

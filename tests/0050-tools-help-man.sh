@@ -26,7 +26,7 @@ for exe in "$DS_BIN"/ds-*; do
 		grep -q "^\.SH \"*$sec" "$page" || echo "not ok - $name.1 lacks section $sec"
 	done
 	# every long option of --help is documented, and every one documented exists
-	grep -o -- '--[a-z][a-z0-9-]*' "$T/help" | sort -u >"$T/opts.help"
+	sed -n '/^Options:/,$p' "$T/help" | grep -o -- '--[a-z][a-z0-9-]*' | sort -u >"$T/opts.help"
 	# (only the OPTIONS section counts: EXAMPLES may show other tools' options)
 	sed -n '/^\.SH OPTIONS/,/^\.SH/p' "$page" | sed 's/\\-/-/g; s/\\f[BIRP]//g' |
 		grep -o -- '--[a-z][a-z0-9-]*' | sort -u >"$T/opts.man"

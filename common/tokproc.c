@@ -1,0 +1,228 @@
+/* tokproc.c - ds-tokenize as a child process; see tokproc.h. */
+#include "tokproc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Write input to an unlinked-later temporary file; returns its path. */
+static int temp_input(const char *input, size_t len, char *path, size_t pathlen, struct ds_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(path, pathlen, "%s/ds-run.XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return ds_error_set(err, EX_CANTCREAT, "cannot create a temporary file in %s: %s",
+				    dir && *dir ? dir : "/tmp", strerror(errno));
+	for (size_t done = 0; done < len;) {
+		ssize_t k = write(fd, input + done, len - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			close(fd);
+			unlink(path);
+			return ds_error_set(err, EX_IOERR, "cannot write '%s': %s", path, strerror(errno));
+		}
+		done += (size_t)k;
+	}
+	close(fd);
+	return 0;
+}
+
+int ds_tokproc_run(const char *model, const char *const *args, const char *input, size_t len,
+		   char **out, size_t *outlen, struct ds_error *err)
+{
+	struct ds_proc p;
+	char path[4096];
+	int fds[2], rc;
+	size_t n = 0, cap = 4096;
+	char *buf;
+
+	if ((rc = temp_input(input, len, path, sizeof(path), err)))
+		return rc;
+	ds_proc_init(&p, "ds-tokenize");
+	ds_proc_arg(&p, "-m");
+	ds_proc_arg(&p, model);
+	for (int i = 0; args && args[i]; i++)
+		ds_proc_arg(&p, args[i]);
+	ds_proc_arg(&p, path);
+	if (ds_pipe(fds)) {
+		unlink(path);
+		ds_proc_release(&p);
+		return ds_error_set(err, EX_OSERR, "cannot make a pipe: %s", strerror(errno));
+	}
+	rc = ds_spawn(&p, -1, fds[1], err);
+	close(fds[1]);
+	ds_pipe_forget(fds[1]);
+	buf = ds_xmalloc(cap);
+	if (!rc) {
+		for (;;) {
+			ssize_t k;
+			if (n + 1 >= cap)
+				buf = ds_xrealloc(buf, cap *= 2);
+			k = read(fds[0], buf + n, cap - n - 1);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;
+			n += (size_t)k;
+		}
+		ds_proc_wait(&p);
+		if (ds_proc_exit_code(&p, 0)) {
+			char why[256];
+			ds_proc_describe(&p, why, sizeof(why));
+			rc = ds_error_set(err, ds_proc_exit_code(&p, 0), "tokenizing failed: %s", why);
+		}
+	}
+	close(fds[0]);
+	ds_pipe_forget(fds[0]);
+	unlink(path);
+	ds_proc_release(&p);
+	buf[n] = 0;
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	if (outlen)
+		*outlen = n;
+	return 0;
+}
+
+int ds_tokproc_encode(const char *model, const char *const *args, const char *text, size_t len,
+		      int32_t **ids, size_t *n, size_t *cap, struct ds_error *err)
+{
+	struct ds_reader r;
+	struct ds_frame f;
+	char *out;
+	size_t outlen;
+	FILE *fp;
+	int rc;
+
+	if ((rc = ds_tokproc_run(model, args, text, len, &out, &outlen, err)))
+		return rc;
+	fp = fmemopen(out, outlen ? outlen : 1, "rb");
+	if (!fp) {
+		free(out);
+		return ds_error_set(err, EX_OSERR, "fmemopen: %s", strerror(errno));
+	}
+	if (!outlen)	/* fmemopen wants a size; an empty stream has no frames */
+		fseek(fp, 1, SEEK_SET);
+	ds_reader_init(&r, fp, "ds-tokenize output");
+	ds_frame_init(&f);
+	while ((rc = ds_read_frame(&r, &f, err)) == 1) {
+		if (f.kind != DS_KIND_TOKENS || f.dtype != DS_I32)
+			continue;
+		size_t k = (size_t)ds_frame_numel(&f);
+		if (*n + k > *cap) {
+			*cap = (*n + k) * 2 + 16;
+			*ids = ds_xrealloc(*ids, *cap * sizeof(**ids));
+		}
+		memcpy(*ids + *n, f.data, k * sizeof(int32_t));
+		*n += k;
+	}
+	ds_frame_release(&f);
+	fclose(fp);
+	free(out);
+	return rc < 0 || rc > 1 ? rc : 0;
+}
+
+int ds_decoder_start(struct ds_decoder_proc *d, const char *model, struct ds_error *err)
+{
+	int in[2], out[2], rc;
+
+	memset(d, 0, sizeof(*d));
+	signal(SIGPIPE, SIG_IGN);
+	ds_proc_init(&d->p, "ds-tokenize");
+	ds_proc_arg(&d->p, "-m");
+	ds_proc_arg(&d->p, model);
+	ds_proc_arg(&d->p, "-d");
+	if (ds_pipe(in) || ds_pipe(out))
+		return ds_error_set(err, EX_OSERR, "cannot make a pipe: %s", strerror(errno));
+	rc = ds_spawn(&d->p, in[0], out[1], err);
+	close(in[0]);
+	close(out[1]);
+	ds_pipe_forget(in[0]);
+	ds_pipe_forget(out[1]);
+	if (rc)
+		return rc;
+	d->in = fdopen(in[1], "wb");
+	d->out_fd = out[0];
+	fcntl(d->out_fd, F_SETFL, fcntl(d->out_fd, F_GETFL) | O_NONBLOCK);
+	ds_writer_init(&d->w, d->in, "decoder input");
+	d->w.digest = 0;
+	ds_frame_init(&d->f);
+	d->running = 1;
+	return 0;
+}
+
+int ds_decoder_put(struct ds_decoder_proc *d, int32_t id, uint64_t seq, uint64_t pos, struct ds_error *err)
+{
+	uint32_t one = 1;
+
+	ds_frame_setup(&d->f, DS_KIND_TOKENS, DS_I32, 1, &one);
+	*(int32_t *)d->f.data = id;
+	d->f.seq = seq;
+	d->f.pos = pos;
+	d->f.flags = 0;
+	return ds_write_frame(&d->w, &d->f, err);
+}
+
+long ds_decoder_read(struct ds_decoder_proc *d, char *buf, size_t cap, int wait_ms)
+{
+	struct pollfd pfd = { .fd = d->out_fd, .events = POLLIN };
+	ssize_t k;
+
+	if (d->out_fd < 0)
+		return -1;
+	if (wait_ms && poll(&pfd, 1, wait_ms) <= 0)
+		return 0;
+	k = read(d->out_fd, buf, cap);
+	if (k > 0)
+		return (long)k;
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	return -1;
+}
+
+void ds_decoder_close_input(struct ds_decoder_proc *d)
+{
+	if (d->in) {
+		ds_pipe_forget(fileno(d->in));
+		fclose(d->in);
+		d->in = NULL;
+	}
+}
+
+int ds_decoder_finish(struct ds_decoder_proc *d, struct ds_error *err)
+{
+	int rc = 0;
+
+	if (!d->running)
+		return 0;
+	ds_decoder_close_input(d);
+	if (d->out_fd >= 0) {
+		ds_pipe_forget(d->out_fd);
+		close(d->out_fd);
+		d->out_fd = -1;
+	}
+	ds_proc_wait(&d->p);
+	if (ds_proc_exit_code(&d->p, 1)) {
+		char why[256];
+		ds_proc_describe(&d->p, why, sizeof(why));
+		rc = ds_error_set(err, ds_proc_exit_code(&d->p, 1), "decoding failed: %s", why);
+	}
+	ds_frame_release(&d->f);
+	ds_proc_release(&d->p);
+	d->running = 0;
+	return rc;
+}
