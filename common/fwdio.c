@@ -35,6 +35,8 @@ int ds_fwdio_hidden(const struct ds_frame *f, long D, float **buf, size_t *cap, 
 		return ds_error_set(err, EX_DATAERR, "HIDDEN frame of seq %llu has dtype %s (f32, bf16 or f16 expected)",
 				    SEQ(f), ds_dtype_short(f->dtype));
 	T = (long)f->shape[0];
+	if (T == 0)
+		return 0;
 	need = (size_t)(at + T) * (size_t)D;
 	if (need > *cap) {
 		size_t c = need > 2 * *cap ? need : 2 * *cap;
@@ -69,7 +71,8 @@ int ds_fwdio_put_hidden(struct ds_frame *out, const float *h, long T, long D, ui
 {
 	if (put(out, DS_KIND_HIDDEN, DS_F32, T, D, seq, pos, aux, flags))
 		return EX_DATAERR;
-	memcpy(out->data, h, (size_t)T * (size_t)D * sizeof(float));
+	if (T > 0 && D > 0)
+		memcpy(out->data, h, (size_t)T * (size_t)D * sizeof(float));
 	return 0;
 }
 
@@ -78,7 +81,8 @@ int ds_fwdio_put_logits(struct ds_frame *out, const float *l, long rows, long V,
 {
 	if (put(out, DS_KIND_LOGITS, DS_F32, rows, V, seq, pos, aux, flags))
 		return EX_DATAERR;
-	memcpy(out->data, l, (size_t)rows * (size_t)V * sizeof(float));
+	if (rows > 0 && V > 0)
+		memcpy(out->data, l, (size_t)rows * (size_t)V * sizeof(float));
 	return 0;
 }
 
@@ -222,7 +226,8 @@ int ds_mtp_join_tokens(struct ds_mtp_join *j, const struct ds_frame *f, struct d
 		s->tok = p;
 		s->tokcap = cap;
 	}
-	memcpy(s->tok + s->ntok, ids, (size_t)n * sizeof(*ids));
+	if (n > 0)
+		memcpy(s->tok + s->ntok, ids, (size_t)n * sizeof(*ids));
 	s->ntok += n;
 	return 0;
 }
@@ -272,7 +277,8 @@ void ds_mtp_join_consume(struct ds_mtp_join *j, uint64_t seq, long n)
 
 	if (!s || n <= 0)
 		return;
-	memmove(s->h, s->h + n * j->D, (size_t)((s->h1 - s->h0 - n) * j->D) * sizeof(float));
+	if (s->h1 - s->h0 > n)
+		memmove(s->h, s->h + n * j->D, (size_t)((s->h1 - s->h0 - n) * j->D) * sizeof(float));
 	s->h0 += n;
 }
 

@@ -32,3 +32,25 @@ ds forward -m "$FX" "$T/other" >/dev/null 2>"$T/err"
 rc=$?
 set -e
 check_eq "an END of another sequence frees nothing (the repeat is refused, 65)" "$rc" 65
+
+# an empty TOKENS frame (header only) goes through every stage as empty frames
+FX3="$FIXTURES/models/v3-fp8"
+if [ -f "$FX3/config.json" ]; then
+	{ printf 'DSPF\001\000\001\005\000\000\001\000\000\000\000\000'
+	  printf '\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000'
+	  printf '\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000'
+	  printf '\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000'; } >"$T/empty"
+	ds embed -m "$FX3" --pass-tokens "$T/empty" >"$T/empty.h"
+	ds forward -m "$FX3" --head --emit-hidden --emit-routes "$T/empty.h" >"$T/empty.out"
+	check_eq "an empty frame gives empty frames" "$(ds cat -f header "$T/empty.out")" \
+"frame 0: TOKENS i32 [0] seq 0 pos 0 digest
+frame 1: ROUTES idval [0, 3] seq 0 pos 0 aux 1 digest
+frame 2: ROUTES idval [0, 3] seq 0 pos 0 aux 2 digest
+frame 3: HIDDEN f32 [0, 288] seq 0 pos 0 aux 3 digest
+frame 4: LOGITS f32 [0, 256] seq 0 pos 0 digest"
+	ds forward -m "$FX3" --mtp "$T/empty.out" >"$T/empty.mtp"
+	check_eq "... and no MTP rows" "$(ds cat -f header "$T/empty.mtp")" \
+"frame 0: ROUTES idval [0, 3] seq 0 pos 0 aux 1 digest
+frame 1: ROUTES idval [0, 3] seq 0 pos 0 aux 2 digest
+frame 2: LOGITS f32 [0, 256] seq 0 pos 0 digest"
+fi
