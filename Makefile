@@ -36,7 +36,10 @@ SHARE      := share/deepseek-v3/tokenizer.json
 
 DEB_PACKAGES := build-essential libcjson-dev libsodium-dev libpcre2-dev python3-numpy clang man-db
 
-.PHONY: all deps test check asan fuzz install bench cuda-test clean help
+DEMO_MODEL  := build/demo-model
+DEMO_PROMPT := The quick brown fox
+
+.PHONY: all deps demo test check asan fuzz install bench cuda-test clean help
 all: $(TOOL_BINS) $(UNIT_BINS) $(SHARE)	## build every tool and the unit tests
 	@if [ "$(CUDA)" = 1 ]; then echo "CUDA backend: ✓ built with $(NVCC)"; else echo "CUDA backend: ✗ not built (no nvcc, or CUDA=0)"; fi
 
@@ -85,6 +88,15 @@ deps:	## install the Debian packages dspipe needs (apt-get as root, sudo otherwi
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# the embedded default: a random-weight model in DeepSeek-V3's layout with the
+# real DeepSeek-V3 tokenizer, written deterministically from data/demo/config.json
+$(DEMO_MODEL)/config.json: data/demo/config.json $(BINDIR)/ds-mkmodel $(SHARE)
+	$(BINDIR)/ds-mkmodel -q -c data/demo/config.json -o $(DEMO_MODEL) --seed 1 -t $(SHARE)
+
+demo: deps	## install what is missing, build, write the demo model, run ds-run on it (the README's first command)
+	$(MAKE) all $(DEMO_MODEL)/config.json
+	$(BINDIR)/ds-run -m $(DEMO_MODEL) -n 32 "$(DEMO_PROMPT)"
 
 test: all	## run the whole test suite against the built tools
 	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh

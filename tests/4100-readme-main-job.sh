@@ -1,0 +1,20 @@
+# The README's two set-up commands: the first is run exactly as written (it
+# builds and runs the main job on the demo model); the second is what
+# .ci/run runs.
+. "$DS_TESTS/lib.sh"
+top="$DS_TESTS/.."
+first=$(sed -n '/<!-- setup-1 -->/,/^```$/p' "$top/README.md" | sed -n '/^```sh$/,/^```$/p' | sed '1d;$d')
+second=$(sed -n '/<!-- setup-2 -->/,/^```$/p' "$top/README.md" | sed -n '/^```sh$/,/^```$/p' | sed '1d;$d')
+check_eq "the README's first command is one line" "$(printf '%s\n' "$first" | wc -l | tr -d ' ')" 1
+check_eq "the README's second command is what .ci/run runs" "exec $second" "$(grep '^exec ' "$top/.ci/run")"
+if [ "${DS_ASAN:-}" = 1 ]; then
+	skip "the README's first command runs" "under make asan it would rebuild the normal tools"
+	exit 0
+fi
+set +e
+(cd "$top" && timeout 600 sh -c "$first") >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+check_eq "the README's first command exits 0" "$rc" 0
+check "it printed generated text" test -s "$T/out"
+check "it reported 32 generated tokens" grep -q 'generated 32 tokens' "$T/err"
