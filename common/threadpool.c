@@ -1,27 +1,39 @@
 /*
- * threadpool.c - persistent workers, a generation counter to start a job,
- * an atomic item counter to share it out, a countdown to finish it.
+ * threadpool.c - persistent workers sharing each job through one atomic
+ * claim word.
+ *
+ * The word packs the job's generation (24 bits), its item count (20 bits)
+ * and the next free item (20 bits).  A thread claims an item with a
+ * compare-and-swap that only succeeds while the word still belongs to the
+ * job it woke up for, so a worker that wakes late, after its job is over,
+ * claims nothing, and nobody waits for it: the caller only waits until
+ * every item is done.  A job's fields (fn, ctx, base) are read after a
+ * successful claim, while the job is still running, so they cannot be
+ * those of the next job.  Jobs of more than 2^20 - 1 items run as several.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "threadpool.h"
 
 #define SPIN 20000
+#define MAX_ITEMS ((1L << 20) - 1)
+#define GEN_MASK 0xFFFFFFull
 
 struct ds_pool {
 	int n;
 	pthread_t *th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv_start, cv_done;
-	atomic_ulong gen;
-	atomic_long next;
-	atomic_int active;
+	atomic_ulong gen;		/* job generation, bumped to start a job */
+	_Atomic uint64_t claim;		/* gen:24 | nitems:20 | next:20 */
+	atomic_long done;		/* items finished in the current job */
 	atomic_int stop;
-	long nitems;
+	long base;			/* item offset of this part of a large job */
 	ds_pool_fn *fn;
 	void *ctx;
 };
@@ -38,12 +50,25 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static void work(struct ds_pool *p, int id)
+/* Claim and run items of job generation g until none is left. */
+static void work(struct ds_pool *p, unsigned long g, int id)
 {
-	long i;
+	for (;;) {
+		uint64_t v = atomic_load_explicit(&p->claim, memory_order_acquire);
+		long idx = (long)(v & 0xFFFFF), n = (long)((v >> 20) & 0xFFFFF);
 
-	while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed)) < p->nitems)
-		p->fn(p->ctx, i, id);
+		if ((v >> 40) != (g & GEN_MASK) || idx >= n)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&p->claim, &v, v + 1, memory_order_acq_rel,
+							   memory_order_acquire))
+			continue;
+		p->fn(p->ctx, p->base + idx, id);
+		if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) == n - 1) {
+			pthread_mutex_lock(&p->mu);
+			pthread_cond_signal(&p->cv_done);
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
 }
 
 static void *worker(void *arg)
@@ -55,28 +80,24 @@ static void *worker(void *arg)
 
 	free(a);
 	for (;;) {
+		unsigned long g;
 		int spins = 0;
 
-		while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen &&
-		       !atomic_load(&p->stop) && spins < SPIN) {
+		while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && !atomic_load(&p->stop) &&
+		       spins < SPIN) {
 			cpu_relax();
 			spins++;
 		}
-		if (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !atomic_load(&p->stop)) {
+		if (g == seen && !atomic_load(&p->stop)) {
 			pthread_mutex_lock(&p->mu);
-			while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+			while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
 				pthread_cond_wait(&p->cv_start, &p->mu);
 			pthread_mutex_unlock(&p->mu);
 		}
 		if (atomic_load(&p->stop))
 			break;
-		seen = atomic_load_explicit(&p->gen, memory_order_acquire);
-		work(p, id);
-		if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
-			pthread_mutex_lock(&p->mu);
-			pthread_cond_signal(&p->cv_done);
-			pthread_mutex_unlock(&p->mu);
-		}
+		seen = g;
+		work(p, g, id);
 	}
 	return NULL;
 }
@@ -104,8 +125,8 @@ struct ds_pool *ds_pool_new(int nthreads)
 	pthread_cond_init(&p->cv_start, NULL);
 	pthread_cond_init(&p->cv_done, NULL);
 	atomic_init(&p->gen, 0);
-	atomic_init(&p->next, 0);
-	atomic_init(&p->active, 0);
+	atomic_init(&p->claim, 0);
+	atomic_init(&p->done, 0);
 	atomic_init(&p->stop, 0);
 	if (p->n > 1) {
 		p->th = calloc((size_t)p->n, sizeof(*p->th));
@@ -152,10 +173,35 @@ int ds_pool_size(const struct ds_pool *p)
 	return p ? p->n : 1;
 }
 
-void ds_pool_run(struct ds_pool *p, long nitems, ds_pool_fn *fn, void *ctx)
+static void run_part(struct ds_pool *p, long base, long n)
 {
+	unsigned long g = atomic_load_explicit(&p->gen, memory_order_relaxed) + 1;
 	int spins = 0;
 
+	/* the previous job's word is exhausted (next == nitems), so nobody can
+	 * claim from it while the fields change */
+	p->base = base;
+	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->claim, ((uint64_t)(g & GEN_MASK) << 40) | ((uint64_t)n << 20), memory_order_release);
+	pthread_mutex_lock(&p->mu);
+	atomic_store_explicit(&p->gen, g, memory_order_release);
+	pthread_cond_broadcast(&p->cv_start);
+	pthread_mutex_unlock(&p->mu);
+	work(p, g, 0);
+	while (atomic_load_explicit(&p->done, memory_order_acquire) < n && spins < SPIN) {
+		cpu_relax();
+		spins++;
+	}
+	if (atomic_load_explicit(&p->done, memory_order_acquire) < n) {
+		pthread_mutex_lock(&p->mu);
+		while (atomic_load(&p->done) < n)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+void ds_pool_run(struct ds_pool *p, long nitems, ds_pool_fn *fn, void *ctx)
+{
 	if (nitems <= 0)
 		return;
 	if (!p || p->n == 1 || nitems == 1) {
@@ -165,22 +211,6 @@ void ds_pool_run(struct ds_pool *p, long nitems, ds_pool_fn *fn, void *ctx)
 	}
 	p->fn = fn;
 	p->ctx = ctx;
-	p->nitems = nitems;
-	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->active, p->n - 1, memory_order_relaxed);
-	pthread_mutex_lock(&p->mu);
-	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-	pthread_cond_broadcast(&p->cv_start);
-	pthread_mutex_unlock(&p->mu);
-	work(p, 0);
-	while (atomic_load_explicit(&p->active, memory_order_acquire) > 0 && spins < SPIN) {
-		cpu_relax();
-		spins++;
-	}
-	if (atomic_load_explicit(&p->active, memory_order_acquire) > 0) {
-		pthread_mutex_lock(&p->mu);
-		while (atomic_load(&p->active) > 0)
-			pthread_cond_wait(&p->cv_done, &p->mu);
-		pthread_mutex_unlock(&p->mu);
-	}
+	for (long base = 0; base < nitems; base += MAX_ITEMS)
+		run_part(p, base, nitems - base < MAX_ITEMS ? nitems - base : MAX_ITEMS);
 }
