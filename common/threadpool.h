@@ -10,7 +10,10 @@
  * callers split work by output rows (128-row blocks) for that reason.
  *
  * Workers spin briefly after a job and then sleep on a condition variable.
- * One ds_pool_run at a time per pool (not reentrant).
+ * The caller waits for the items, never for a worker that has not started
+ * (on a busy machine it may do the whole job itself).  One ds_pool_run at a
+ * time per pool (not reentrant); any number of items (more than 2^20 run
+ * as several jobs).
  */
 #ifndef DS_THREADPOOL_H
 #define DS_THREADPOOL_H
