@@ -86,7 +86,8 @@ static void ids_to_frames(FILE *in, const char *name, struct ds_writer *w, uint6
 		dim = (uint32_t)n;
 		if (ds_frame_setup(&f, DS_KIND_TOKENS, DS_I32, 1, &dim))
 			ds_die(EX_DATAERR, "%s: line %ld: too many ids", name, lineno);
-		memcpy(f.data, ids, (size_t)n * sizeof(*ids));
+		if (n)
+			memcpy(f.data, ids, (size_t)n * sizeof(*ids));
 		f.seq = (*seq)++;
 		f.pos = (uint64_t)opt.pos;
 		f.flags = DS_FLAG_FINAL;

@@ -198,6 +198,24 @@ const struct ds_kernels ds_kernels_generic = { "generic", matmul_generic, matmul
 
 static const struct ds_kernels *current;
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* Features that not every compiler's __builtin_cpu_supports() knows (clang
+ * 14 lacks f16c and avx512bf16), read from CPUID directly. */
+static int has_f16c(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+
+static int has_avx512bf16(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+#endif
+
 const struct ds_kernels *ds_kernels_named(const char *name)
 {
 	fp8_bf16_tables();
@@ -206,14 +224,14 @@ const struct ds_kernels *ds_kernels_named(const char *name)
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	if (!strcmp(name, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-	    __builtin_cpu_supports("f16c"))
+	    has_f16c())
 		return &ds_kernels_avx2;
-	if (!strcmp(name, "avx512bf16") && ds_kernels_named("avx512") && __builtin_cpu_supports("avx512bf16"))
+	if (!strcmp(name, "avx512bf16") && ds_kernels_named("avx512") && has_avx512bf16())
 		return &ds_kernels_avx512bf16;
 	if (!strcmp(name, "avx512") && __builtin_cpu_supports("avx512f") &&
 	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
 	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vbmi") &&
-	    __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+	    __builtin_cpu_supports("fma") && has_f16c())
 		return &ds_kernels_avx512;
 #endif
 	return NULL;
