@@ -38,6 +38,9 @@ static void add_forward(const struct run_opts *o, struct ds_chain *c, int all_po
 	ds_proc_arg(p, "-m");
 	ds_proc_arg(p, o->model);
 	ds_proc_arg(p, "--head");
+	/* a LOGITS frame is vocab x 4 bytes per position: hashing it twice
+	 * (write, verify) would cost about a quarter of a small model's step */
+	ds_proc_arg(p, "--no-digest");
 	if (all_positions)
 		ds_proc_arg(p, "--all-positions");
 	if (o->device) {

@@ -1,0 +1,229 @@
+/*
+ * ds-bench - how fast the forward pass runs on this machine: prefill and
+ * decode tokens per second of a model, warm-up plus N repetitions, reported
+ * as medians with the raw samples in one JSON line (commit, hardware,
+ * model, settings), the way `make bench` collects figures.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "bench.h"
+#include "cli.h"
+#include "device.h"
+#include "forward.h"
+#include "kernels.h"
+#include "model.h"
+
+struct bench_opts {
+	const char *model;
+	long prompt, gen, reps, threads, batch;
+	const char *device;
+	const char *label;
+	long seed;
+};
+
+static struct bench_opts opt = { .prompt = 128, .gen = 32, .reps = 3, .batch = 1, .seed = 1 };
+
+static const struct ds_option options[] = {
+	DS_OPT_STRING_("model", 'm', &opt.model, "DIR", "checkpoint directory with config.json (required)"),
+	DS_OPT_INT_("prompt", 'p', &opt.prompt, "N", "prompt tokens per prefill (default 128)", 1, 1e7),
+	DS_OPT_INT_("gen", 'n', &opt.gen, "N", "decode steps after the prompt (default 32)", 0, 1e7),
+	DS_OPT_INT_("reps", 'r', &opt.reps, "N", "measured repetitions after one warm-up (default 3)", 1, 1000),
+	DS_OPT_INT_("batch", 'b', &opt.batch, "B", "sequences decoded together, one token each per step (default 1)", 1, 4096),
+	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 1, 4096),
+	DS_OPT_STRING_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda"),
+	DS_OPT_INT_("seed", 's', &opt.seed, "N", "seed of the prompt's random ids (default 1)", 0, 2147483647),
+	DS_OPT_STRING_("label", 0, &opt.label, "TEXT", "a label stored in the record"),
+	DS_OPT_END_MARK
+};
+
+static const struct ds_tool tool = {
+	"ds-bench",
+	"-m DIR [-p N] [-n N] [-r N] [-b B] [-t N] [-d DEV] [--label TEXT]",
+	"Measure prefill and decode speed of a model in one process (no pipes): one\n"
+	"warm-up, then N repetitions of a B x prompt prefill and gen decode steps.\n"
+	"Writes one JSON line to stdout (medians and raw samples); a summary to stderr.",
+	options,
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+struct run {
+	struct ds_model m;
+	struct ds_backend *b;
+	float *hidden, *logits;
+	int32_t *ids;
+	struct ds_fwd_chunk *chunks;
+};
+
+/* One repetition with sequence ids base..base+B-1; returns seconds. */
+static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_decode)
+{
+	struct ds_error err = { 0 };
+	long B = opt.batch, P = opt.prompt, D = r->m.D, V = r->m.V;
+	struct ds_fwd_batch batch = { (int)B, r->chunks };
+	double t0 = now();
+
+	for (long s = 0; s < B; s++)
+		r->chunks[s] = (struct ds_fwd_chunk){ base + (uint64_t)s, 0, P };
+	for (long i = 0; i < B * P; i++)
+		r->ids[i] = (int32_t)((unsigned long)(i * 2654435761u + (unsigned long)opt.seed * 40503u) % (unsigned long)V);
+	if (ds_embed_rows(&r->m.embed, r->ids, B * P, r->hidden, &err) ||
+	    ds_backend_layers(r->b, &batch, r->hidden, &err))
+		ds_die_error(&err);
+	for (long s = 0; s < B; s++)	/* the head of each sequence's last row */
+		if (ds_backend_head(r->b, r->hidden + ((s + 1) * P - 1) * D, 1, r->logits + s * V, &err))
+			ds_die_error(&err);
+	*t_prefill = now() - t0;
+	t0 = now();
+	for (long step = 0; step < opt.gen; step++) {
+		for (long s = 0; s < B; s++) {
+			const float *l = r->logits + s * V;
+			long best = 0;
+			for (long v = 1; v < V; v++)
+				if (l[v] > l[best])
+					best = v;
+			r->ids[s] = (int32_t)best;
+			r->chunks[s] = (struct ds_fwd_chunk){ base + (uint64_t)s, P + step, 1 };
+		}
+		if (ds_embed_rows(&r->m.embed, r->ids, B, r->hidden, &err) ||
+		    ds_backend_layers(r->b, &batch, r->hidden, &err) ||
+		    ds_backend_head(r->b, r->hidden, B, r->logits, &err))
+			ds_die_error(&err);
+	}
+	*t_decode = now() - t0;
+	for (long s = 0; s < B; s++)
+		ds_backend_end_seq(r->b, base + (uint64_t)s);
+}
+
+static cJSON *samples(const double *v, long n, double work)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+	double *rate = ds_xmalloc((size_t)n * sizeof(*rate));
+
+	for (long i = 0; i < n; i++) {
+		rate[i] = v[i] > 0 ? work / v[i] : 0;
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(rate[i] * 100) / 100));
+	}
+	cJSON_AddNumberToObject(o, "median", round(ds_bench_median(rate, (size_t)n) * 100) / 100);
+	cJSON_AddItemToObject(o, "samples", a);
+	free(rate);
+	return o;
+}
+
+int main(int argc, char **argv)
+{
+	struct ds_backend_opts bo = { 0 };
+	struct ds_model_want want = { 0 };
+	struct ds_error err = { 0 };
+	struct run r = { 0 };
+	char hw[256], date[32];
+	double t_load, *tp, *td, dec_bytes;
+	time_t t = time(NULL);
+	cJSON *rec;
+	char *line;
+
+	if (ds_cli_parse(&tool, argc, &argv))
+		ds_usage_error("no arguments besides options");
+	if (!opt.model)
+		ds_usage_error("-m DIR (the model) is required");
+	t_load = now();
+	if (ds_model_load_config(&r.m, opt.model, &err))
+		ds_die(err.code, "%s: %s", opt.model, err.msg);
+	want.first = 0;
+	want.last = r.m.L;
+	want.parts = DS_PART_EMBED | DS_PART_HEAD;
+	ds_model_release(&r.m);
+	if (ds_model_open(&r.m, opt.model, &want, &err))
+		ds_die(err.code, "%s: %s", opt.model, err.msg);
+	bo.device = opt.device;
+	bo.threads = (int)opt.threads;
+	bo.first = 0;
+	bo.last = r.m.L;
+	bo.max_rows = opt.prompt * opt.batch;
+	if (ds_backend_open(&r.b, &r.m, &bo, &err))
+		ds_die_error(&err);
+	t_load = now() - t_load;
+	r.hidden = ds_xmalloc((size_t)(opt.batch * opt.prompt * r.m.D) * sizeof(float));
+	r.logits = ds_xmalloc((size_t)(opt.batch * r.m.V) * sizeof(float));
+	r.ids = ds_xmalloc((size_t)(opt.batch * opt.prompt) * sizeof(int32_t));
+	r.chunks = ds_xcalloc((size_t)opt.batch, sizeof(*r.chunks));
+	tp = ds_xcalloc((size_t)opt.reps, sizeof(*tp));
+	td = ds_xcalloc((size_t)opt.reps, sizeof(*td));
+	{
+		double wp, wd;
+		one_rep(&r, 0, &wp, &wd);	/* warm-up: pages mapped in, caches sized */
+	}
+	for (long i = 0; i < opt.reps; i++)
+		one_rep(&r, (uint64_t)((i + 1) * opt.batch), &tp[i], &td[i]);
+
+	dec_bytes = ds_bench_decode_bytes(&r.m);
+	ds_device_describe(opt.device && !strcmp(opt.device, "cuda") ? DS_DEVICE_CUDA : DS_DEVICE_CPU, hw, sizeof(hw));
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "tool", "ds-bench");
+	cJSON_AddStringToObject(rec, "version", ds_version_string());
+	cJSON_AddStringToObject(rec, "date", date);
+	cJSON_AddStringToObject(rec, "hardware", hw);
+	cJSON_AddStringToObject(rec, "backend", ds_backend_name(r.b));
+	cJSON_AddStringToObject(rec, "kernels", ds_kernels()->name);
+	cJSON_AddNumberToObject(rec, "threads", opt.threads ? (double)opt.threads : (double)sysconf(_SC_NPROCESSORS_ONLN));
+	cJSON_AddStringToObject(rec, "model", opt.model);
+	cJSON_AddStringToObject(rec, "model_type", r.m.cfg.model_type);
+	cJSON_AddNumberToObject(rec, "hidden_size", (double)r.m.D);
+	cJSON_AddNumberToObject(rec, "layers", (double)r.m.L);
+	cJSON_AddNumberToObject(rec, "experts", (double)r.m.E);
+	cJSON_AddNumberToObject(rec, "vocab", (double)r.m.V);
+	cJSON_AddBoolToObject(rec, "fp8", r.m.cfg.fp8);
+	if (opt.label)
+		cJSON_AddStringToObject(rec, "label", opt.label);
+	cJSON_AddNumberToObject(rec, "prompt", (double)opt.prompt);
+	cJSON_AddNumberToObject(rec, "gen", (double)opt.gen);
+	cJSON_AddNumberToObject(rec, "batch", (double)opt.batch);
+	cJSON_AddNumberToObject(rec, "reps", (double)opt.reps);
+	cJSON_AddNumberToObject(rec, "load_s", round(t_load * 1000) / 1000);
+	cJSON_AddItemToObject(rec, "prefill_tok_s", samples(tp, opt.reps, (double)(opt.prompt * opt.batch)));
+	cJSON_AddItemToObject(rec, "decode_tok_s", samples(td, opt.reps, (double)(opt.gen * opt.batch)));
+	double med_dec = 0;
+	{
+		double *rate = ds_xmalloc((size_t)opt.reps * sizeof(*rate));
+		for (long i = 0; i < opt.reps; i++)
+			rate[i] = td[i] > 0 ? (double)opt.gen / td[i] : 0;
+		med_dec = ds_bench_median(rate, (size_t)opt.reps);
+		free(rate);
+	}
+	cJSON_AddNumberToObject(rec, "decode_weight_bytes_per_token", round(dec_bytes));
+	cJSON_AddNumberToObject(rec, "decode_effective_gb_s", round(dec_bytes * med_dec / 1e7) / 100);
+	cJSON_AddNumberToObject(rec, "kv_cache_bytes_per_position", ds_bench_cache_bytes_per_pos(&r.m));
+	cJSON_AddNumberToObject(rec, "peak_rss_mib", round(ds_bench_peak_rss_mib()));
+	line = cJSON_PrintUnformatted(rec);
+	printf("%s\n", line);
+	if (!ds_quiet)
+		fprintf(stderr, "ds-bench: %s: prefill %.1f tok/s, decode %.2f tok/s (median of %ld; %.2f GB/s of weights)\n",
+			opt.model, cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "prefill_tok_s"), "median")->valuedouble,
+			cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "decode_tok_s"), "median")->valuedouble, opt.reps,
+			dec_bytes * med_dec / 1e9);
+	free(line);
+	cJSON_Delete(rec);
+	free(tp);
+	free(td);
+	free(r.hidden);
+	free(r.logits);
+	free(r.ids);
+	free(r.chunks);
+	ds_backend_free(r.b);
+	ds_model_release(&r.m);
+	if (fflush(stdout))
+		ds_die(EX_IOERR, "write error: %m");
+	return 0;
+}
