@@ -89,11 +89,6 @@ int ds_pipe(int fds[2])
 {
 	if (pipe(fds))
 		return -1;
-#ifdef F_SETPIPE_SZ
-	/* a LOGITS frame of a 129280-entry vocabulary is 517 KB: let it pass
-	 * in one go instead of eight 64 KB wake-ups (best effort) */
-	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-#endif
 	if (nregistered + 2 > (int)(sizeof(registered) / sizeof(registered[0])))
 		ds_bug("too many pipes");
 	registered[nregistered++] = fds[0];
