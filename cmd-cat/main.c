@@ -11,6 +11,7 @@
 #include "npy.h"
 #include "stream.h"
 #include "textio.h"
+#include "toolio.h"
 
 enum cat_format { FMT_TEXT, FMT_HEADER, FMT_IDS, FMT_FRAMES };
 static const char *const formats[] = { "text", "header", "ids", "frames", NULL };
@@ -51,18 +52,6 @@ static const struct ds_tool tool = {
 	"frames and rows of numbers into LOGITS or HIDDEN frames.  FILE defaults to standard input ('-').",
 	options,
 };
-
-static FILE *open_input(const char *path)
-{
-	FILE *fp;
-
-	if (!strcmp(path, "-"))
-		return stdin;
-	fp = fopen(path, "rb");
-	if (!fp)
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", path);
-	return fp;
-}
 
 /* text ids -> one TOKENS frame per line */
 static void ids_to_frames(FILE *in, const char *name, struct ds_writer *w, uint64_t *seq)
@@ -215,8 +204,8 @@ int main(int argc, char **argv)
 	seq = (uint64_t)opt.seq;
 	npy_left = opt.frame;
 	for (int i = 0; i < nfiles; i++) {
-		FILE *in = open_input(argv[i]);
-		const char *name = strcmp(argv[i], "-") ? argv[i] : "stdin";
+		const char *name;
+		FILE *in = ds_tool_open(argv[i], &name);
 
 		if (opt.from_ids)
 			ids_to_frames(in, name, &w, &seq);

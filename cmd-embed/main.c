@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "toolio.h"
 #include "forward.h"
 #include "fwdio.h"
 #include "model.h"
@@ -37,29 +38,6 @@ static const struct ds_tool tool = {
 	options,
 };
 
-static FILE *open_input(int argc, char **argv, const char **name)
-{
-	FILE *fp;
-
-	if (argc > 1)
-		ds_usage_error("one input file at most");
-	*name = "stdin";
-	if (argc == 0 || !strcmp(argv[0], "-"))
-		return stdin;
-	if (!(fp = fopen(argv[0], "rb")))
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
-	*name = argv[0];
-	return fp;
-}
-
-static void write_frame(struct ds_writer *w, const struct ds_frame *f)
-{
-	struct ds_error err = { 0 };
-
-	if (ds_write_frame(w, f, &err))
-		ds_die_error(&err);
-}
-
 int main(int argc, char **argv)
 {
 	struct ds_model_want want = { 0, 0, DS_PART_EMBED, NULL, NULL };
@@ -77,7 +55,7 @@ int main(int argc, char **argv)
 	argc = ds_cli_parse(&tool, argc, &argv);
 	if (!opt.model)
 		ds_usage_error("-m DIR (the model) is required");
-	in = open_input(argc, argv, &name);
+	in = ds_tool_input(argc, argv, &name);
 	ds_refuse_binary_tty();
 	if ((rc = ds_model_open(&m, opt.model, &want, &err)))
 		ds_die(rc, "%s: %s", opt.model, err.msg);
@@ -91,7 +69,7 @@ int main(int argc, char **argv)
 		long n;
 
 		if (f.kind != DS_KIND_TOKENS) {
-			write_frame(&w, &f);
+			ds_tool_write(&w, &f);
 			continue;
 		}
 		if (ds_fwdio_tokens(&f, &ids, &n, &err))
@@ -103,10 +81,10 @@ int main(int argc, char **argv)
 		if (ds_embed_rows(&m.embed, ids, n, rows, &err))
 			ds_die(err.code, "%s: frame %" PRIu64 ": seq %" PRIu64 ": %s", name, r.index - 1, f.seq, err.msg);
 		if (opt.pass_tokens)
-			write_frame(&w, &f);
+			ds_tool_write(&w, &f);
 		if (ds_fwdio_put_hidden(&out, rows, n, m.D, f.seq, f.pos, 0, f.flags))
 			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows for one frame", name, r.index - 1);
-		write_frame(&w, &out);
+		ds_tool_write(&w, &out);
 	}
 	if (rc != 0)
 		ds_die_error(&err);

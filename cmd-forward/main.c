@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "toolio.h"
 #include "fwdio.h"
 #include "model.h"
 #include "stream.h"
@@ -77,21 +78,6 @@ static const struct ds_tool tool = {
 	options,
 };
 
-static FILE *open_input(int argc, char **argv, const char **name)
-{
-	FILE *fp;
-
-	if (argc > 1)
-		ds_usage_error("one input file at most");
-	*name = "stdin";
-	if (argc == 0 || !strcmp(argv[0], "-"))
-		return stdin;
-	if (!(fp = fopen(argv[0], "rb")))
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
-	*name = argv[0];
-	return fp;
-}
-
 static void check_options(const struct ds_model *m)
 {
 	if ((opt.all_positions && !opt.head && !opt.mtp) || (opt.emit_hidden && !opt.head))
@@ -152,7 +138,7 @@ int main(int argc, char **argv)
 	argc = ds_cli_parse(&tool, argc, &argv);
 	if (!opt.model)
 		ds_usage_error("-m DIR (the model) is required");
-	in = open_input(argc, argv, &name);
+	in = ds_tool_input(argc, argv, &name);
 	ds_refuse_binary_tty();
 	open_model(&m, &b);
 	so = (struct ds_fwd_stage_opts){ opt.first, opt.last, opt.head, opt.all_positions, opt.emit_hidden, opt.emit_routes };

@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "toolio.h"
 #include "fwdio.h"
 #include "model.h"
 #include "route.h"
@@ -53,21 +54,6 @@ static const struct ds_tool tool = {
 	options,
 };
 
-static FILE *open_input(int argc, char **argv, const char **name)
-{
-	FILE *fp;
-
-	if (argc > 1)
-		ds_usage_error("one input file at most");
-	*name = "stdin";
-	if (argc == 0 || !strcmp(argv[0], "-"))
-		return stdin;
-	if (!(fp = fopen(argv[0], "rb")))
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
-	*name = argv[0];
-	return fp;
-}
-
 static void open_model(struct ds_model *m, struct ds_backend **b)
 {
 	struct ds_model_want want = { 0, 0, 0, NULL, NULL };
@@ -89,14 +75,6 @@ static void open_model(struct ds_model *m, struct ds_backend **b)
 		ds_die(rc, "%s: %s", opt.model, err.msg);
 	if ((rc = ds_backend_open(b, m, &bo, &err)))
 		ds_die(rc, "%s", err.msg);
-}
-
-static void write_frame(struct ds_writer *w, const struct ds_frame *f)
-{
-	struct ds_error err = { 0 };
-
-	if (!opt.stats && ds_write_frame(w, f, &err))
-		ds_die_error(&err);
 }
 
 static void print_stats(const struct ds_route_stats *st)
@@ -134,7 +112,7 @@ int main(int argc, char **argv)
 		ds_usage_error("--stats writes to stdout, --stats-file to a file: choose one");
 	if (opt.json && !opt.stats && !opt.stats_file)
 		ds_usage_error("--json formats the statistics (--stats or --stats-file)");
-	in = open_input(argc, argv, &name);
+	in = ds_tool_input(argc, argv, &name);
 	if (!opt.stats)
 		ds_refuse_binary_tty();
 	open_model(&m, &b);
@@ -154,7 +132,7 @@ int main(int argc, char **argv)
 		if (f.kind == DS_KIND_CONTROL && (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET))
 			ds_backend_end_seq(b, f.seq);
 		if (f.kind != DS_KIND_HIDDEN) {
-			write_frame(&w, &f);
+			ds_tool_write(&w, &f);
 			continue;
 		}
 		if (opt.from_input && !opt.ignore_aux && f.aux != (uint32_t)opt.layer)
@@ -173,7 +151,7 @@ int main(int argc, char **argv)
 		ds_route_stats_add(&st, ids, wts, c.n);
 		if (ds_fwdio_put_routes(&out, ids, wts, c.n, m.K, f.seq, f.pos, (uint32_t)opt.layer, f.flags))
 			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows", name, r.index - 1);
-		write_frame(&w, &out);
+		ds_tool_write(&w, &out);
 	}
 	if (rc != 0)
 		ds_die_error(&err);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "toolio.h"
 #include "sample.h"
 #include "stream.h"
 
@@ -118,35 +119,12 @@ static int count_token(const struct ds_sample_result *res)
 	return all;
 }
 
-static FILE *open_input(int argc, char **argv, const char **name)
-{
-	FILE *fp;
-
-	if (argc > 1)
-		ds_usage_error("one input file at most");
-	*name = "stdin";
-	if (argc == 0 || !strcmp(argv[0], "-"))
-		return stdin;
-	if (!(fp = fopen(argv[0], "rb")))
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
-	*name = argv[0];
-	return fp;
-}
-
-static void write_frame(struct ds_writer *w, const struct ds_frame *f)
-{
-	struct ds_error err = { 0 };
-
-	if (ds_write_frame(w, f, &err))
-		ds_die_error(&err);
-}
-
 /* The chosen token, then its log-probabilities as a frame or a JSON line. */
 static void emit(struct ds_writer *w, FILE *json, const struct ds_sample_result *res, struct ds_frame *out)
 {
 	if (ds_sample_tokens_frame(out, res))
 		ds_bug("cannot size a TOKENS frame");
-	write_frame(w, out);
+	ds_tool_write(w, out);
 	if (opt.p.logprobs < 0)
 		return;
 	if (json) {
@@ -158,7 +136,7 @@ static void emit(struct ds_writer *w, FILE *json, const struct ds_sample_result 
 	}
 	if (ds_sample_logprobs_frame(out, res))
 		ds_die(EX_DATAERR, "too many log-probabilities for one frame");
-	write_frame(w, out);
+	ds_tool_write(w, out);
 }
 
 int main(int argc, char **argv)
@@ -175,7 +153,7 @@ int main(int argc, char **argv)
 
 	ds_sample_params_default(&opt.p);
 	argc = ds_cli_parse(&tool, argc, &argv);
-	in = open_input(argc, argv, &name);
+	in = ds_tool_input(argc, argv, &name);
 	if (opt.logprobs_file && opt.p.logprobs < 0)
 		opt.p.logprobs = 0;
 	if (opt.logprobs_file && !(json = fopen(opt.logprobs_file, "w")))
@@ -191,7 +169,7 @@ int main(int argc, char **argv)
 		switch (f.kind) {
 		case DS_KIND_LOGITS:
 			if (f.aux) {	/* an MTP module's logits: not the next token */
-				write_frame(&w, &f);
+				ds_tool_write(&w, &f);
 				break;
 			}
 			if (ds_sampler_next(s, &f, &res, &err))
@@ -218,15 +196,15 @@ int main(int argc, char **argv)
 			if (ds_sampler_observe(s, &f, &err))
 				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
 			if (opt.echo)
-				write_frame(&w, &f);
+				ds_tool_write(&w, &f);
 			break;
 		case DS_KIND_CONTROL:
 			if (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET)
 				ds_sampler_forget(s, f.seq);
-			write_frame(&w, &f);
+			ds_tool_write(&w, &f);
 			break;
 		default:
-			write_frame(&w, &f);
+			ds_tool_write(&w, &f);
 		}
 	}
 	if (rc != 0)

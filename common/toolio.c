@@ -1,0 +1,36 @@
+/* toolio.c - see toolio.h. */
+#include "toolio.h"
+
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+
+FILE *ds_tool_open(const char *path, const char **name)
+{
+	FILE *fp;
+
+	if (!strcmp(path, "-")) {
+		*name = "stdin";
+		return stdin;
+	}
+	if (!(fp = fopen(path, "rb")))
+		ds_die(EX_NOINPUT, "cannot open '%s': %m", path);
+	*name = path;
+	return fp;
+}
+
+FILE *ds_tool_input(int argc, char **argv, const char **name)
+{
+	if (argc > 1)
+		ds_usage_error("one input file at most");
+	return ds_tool_open(argc ? argv[0] : "-", name);
+}
+
+void ds_tool_write(struct ds_writer *w, const struct ds_frame *f)
+{
+	struct ds_error err = { 0 };
+
+	if (ds_write_frame(w, f, &err))
+		ds_die_error(&err);
+}

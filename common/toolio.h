@@ -1,0 +1,22 @@
+/*
+ * toolio.h - the steps every filter tool's main() takes, with the error
+ * path built in (these die through cli.h instead of returning codes, so
+ * they are for tools, never for library code).
+ */
+#ifndef DS_TOOLIO_H
+#define DS_TOOLIO_H
+
+#include <stdio.h>
+
+#include "stream.h"
+
+/* Open path for reading ("-" is stdin); *name gets a name for messages.
+ * Dies with 66 when it cannot be opened. */
+FILE *ds_tool_open(const char *path, const char **name);
+/* The one optional FILE argument of a filter: stdin when argc is 0; dies
+ * with 64 for more than one. */
+FILE *ds_tool_input(int argc, char **argv, const char **name);
+/* Write a frame or die with the writer's error (74). */
+void ds_tool_write(struct ds_writer *w, const struct ds_frame *f);
+
+#endif
