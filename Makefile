@@ -132,7 +132,7 @@ install: all	## install binaries and man pages under $(DESTDIR)$(PREFIX)
 	install -m 644 share/deepseek-v3/* $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3/
 
 clean:	## remove build outputs
-	rm -rf $(BUILD) $(TOOL_BINS) share tests/out
+	rm -rf $(BUILD) $(TOOL_BINS) share
 
 help:	## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

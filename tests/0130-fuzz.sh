@@ -52,7 +52,7 @@ for t in frame safetensors; do
 		echo "not ok - fuzz-$t (exit $rc)"
 		grep -E 'ERROR|SUMMARY|==[0-9]+==|#[0-9]+ ' "$T/run-$t.log" | head -n 30 | sed 's/^/#   /'
 		for f in "$T"/crash-* "$T"/leak-* "$T"/timeout-*; do	# keep them: $T goes at exit
-			[ -f "$f" ] && cp "$f" "$DS_TESTS/out/" && echo "#   reproducer: tests/out/$(basename "$f")"
+			[ -f "$f" ] && cp "$f" "$DS_OUT/" && echo "#   reproducer: $DS_OUT/$(basename "$f")"
 		done
 	fi
 done

@@ -2,7 +2,7 @@
 # tests/run.sh - run every test and print one summary line.
 #
 # A test is a C unit test binary ($DS_BUILD/tests/test-*) or a shell script
-# tests/NNNN-tool-what.sh.  Each prints lines "ok - ...", "not ok - ..." and
+# tests/NNNN-tool-what.sh; logs go to $DS_BUILD/test-logs.  Each prints lines "ok - ...", "not ok - ..." and
 # "skip - ..."; a test that exits non-zero without reporting a failure counts
 # one failure more, so a crash can never pass.  DS_ONLY=pattern runs only the
 # tests whose name contains the pattern.  Last line: "N passed, N failed, N skipped".
@@ -12,8 +12,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${DS_BUILD:=$here/../build}"
 export DS_BIN DS_BUILD
 export DS_TESTS="$here"
-out="$here/out"
+# logs per build, so a normal and a sanitizer run can go on side by side
+out="$DS_BUILD/test-logs"
 mkdir -p "$out"
+export DS_OUT="$out"
 pass=0 fail=0 skip=0
 failed_tests=""
 
