@@ -132,7 +132,8 @@ int main(int argc, char **argv)
 		if (f.kind == DS_KIND_CONTROL && (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET))
 			ds_backend_end_seq(b, f.seq);
 		if (f.kind != DS_KIND_HIDDEN) {
-			ds_tool_write(&w, &f);
+			if (!opt.stats)	/* --stats: statistics instead of frames */
+				ds_tool_write(&w, &f);
 			continue;
 		}
 		if (opt.from_input && !opt.ignore_aux && f.aux != (uint32_t)opt.layer)
@@ -151,7 +152,8 @@ int main(int argc, char **argv)
 		ds_route_stats_add(&st, ids, wts, c.n);
 		if (ds_fwdio_put_routes(&out, ids, wts, c.n, m.K, f.seq, f.pos, (uint32_t)opt.layer, f.flags))
 			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows", name, r.index - 1);
-		ds_tool_write(&w, &out);
+		if (!opt.stats)
+			ds_tool_write(&w, &out);
 	}
 	if (rc != 0)
 		ds_die_error(&err);
