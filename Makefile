@@ -65,6 +65,10 @@ $(LIB): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# object files are never "intermediate": keep them (and keep make quiet
+# after the test summary)
+.SECONDARY:
+
 # one folder per tool: cmd-NAME/*.c -> bin/ds-NAME
 .SECONDEXPANSION:
 $(BINDIR)/ds-%: $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(wildcard cmd-$$*/*.c)))) $(LIB)
@@ -95,13 +99,13 @@ $(DEMO_MODEL)/config.json: data/demo/config.json $(BINDIR)/ds-mkmodel $(SHARE)
 	$(BINDIR)/ds-mkmodel -q -c data/demo/config.json -o $(DEMO_MODEL) --seed 1 -t $(SHARE)
 
 demo: deps	## install what is missing, build, write the demo model, run ds-run on it (the README's first command)
-	$(MAKE) all $(DEMO_MODEL)/config.json
+	@$(MAKE) --no-print-directory all $(DEMO_MODEL)/config.json
 	$(BINDIR)/ds-run -m $(DEMO_MODEL) -n 32 "$(DEMO_PROMPT)"
 
 test: all	## run the whole test suite against the built tools
 	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh
-check: deps	## install what is missing, build, run the whole suite (the README's second command)
-	$(MAKE) test
+check:	## install what is missing, build, run the whole suite (tests/check.sh, the README's second command)
+	@sh tests/check.sh
 
 asan:	## build with ASan+UBSan into build/asan and run the suite against it
 	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin CUDA=0 \

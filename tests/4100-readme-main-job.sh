@@ -7,6 +7,7 @@ first=$(sed -n '/<!-- setup-1 -->/,/^```$/p' "$top/README.md" | sed -n '/^```sh$
 second=$(sed -n '/<!-- setup-2 -->/,/^```$/p' "$top/README.md" | sed -n '/^```sh$/,/^```$/p' | sed '1d;$d')
 check_eq "the README's first command is one line" "$(printf '%s\n' "$first" | wc -l | tr -d ' ')" 1
 check_eq "the README's second command is what .ci/run runs" "exec $second" "$(grep '^exec ' "$top/.ci/run")"
+check "the suite's runner ends with the summary line" sh -c "tail -n 3 '$top/tests/run.sh' | grep -q 'passed, .* failed, .* skipped'"
 if [ "${DS_ASAN:-}" = 1 ]; then
 	skip "the README's first command runs" "under make asan it would rebuild the normal tools"
 	exit 0
