@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "backend-impl.h"
+#include "device.h"
 
 int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const struct ds_backend_opts *o,
 		    struct ds_error *err)
@@ -16,9 +17,14 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 	int rc;
 
 	*out = NULL;
-	if (!strcmp(dev, "cuda"))
+	if (!strcmp(dev, "cuda")) {
+		/* say first what is missing on this machine or build, then
+		 * that the forward pass itself has no CUDA path yet */
+		if ((rc = ds_device_check(DS_DEVICE_CUDA, err)))
+			return ds_error_prefix(err, "device 'cuda'");
 		return ds_error_set(err, EX_UNAVAILABLE,
-				    "device 'cuda': the CUDA backend is not implemented yet (use --device cpu)");
+				    "device 'cuda': a GPU is present, but the CUDA forward pass is not implemented yet (use --device cpu)");
+	}
 	if (strcmp(dev, "cpu"))
 		return ds_error_set(err, EX_USAGE, "unknown device '%s' (cpu or cuda)", dev);
 	b = calloc(1, sizeof(*b));
