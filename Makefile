@@ -10,7 +10,7 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 BINDIR  ?= bin
 VERSION := 0.1
-COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # CUDA: built whenever nvcc is found (CUDA=0 / CUDA=1 force it).
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
@@ -51,9 +51,16 @@ $(BUILD)/%-avx2.o: %-avx2.c
 $(BUILD)/%-avx512.o: %-avx512.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vbmi -mavx512bf16 -mfma -mf16c -MMD -MP -c $< -o $@
-$(BUILD)/common/cli.o: common/cli.c
+# the commit goes into --version and ds-bench records; version.h changes
+# (and cli.o is rebuilt) only when the commit does
+$(BUILD)/version.h: FORCE
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -DDS_VERSION='"$(VERSION)"' -DDS_COMMIT='"$(COMMIT)"' -MMD -MP -c $< -o $@
+	@printf '#define DS_VERSION "%s"\n#define DS_COMMIT "%s"\n' "$(VERSION)" "$(COMMIT)" >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/common/cli.o: common/cli.c $(BUILD)/version.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -include $(BUILD)/version.h -MMD -MP -c $< -o $@
+FORCE:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
@@ -65,9 +72,9 @@ $(LIB): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# object files are never "intermediate": keep them (and keep make quiet
-# after the test summary)
-.SECONDARY:
+# tools' object files come from a pattern rule, which would make them
+# "intermediate" and deleted after each build: keep them
+.PRECIOUS: $(BUILD)/%.o
 
 # one folder per tool: cmd-NAME/*.c -> bin/ds-NAME
 .SECONDEXPANSION:
