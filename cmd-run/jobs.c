@@ -188,6 +188,50 @@ static void encode_prompt(const struct run_opts *o, const char *text, size_t len
 		ds_die(EX_DATAERR, "the prompt is empty (no tokens)");
 }
 
+/* Tokenize many plain texts in one ds-tokenize --jsonl run (BOS as
+ * tokenizer_config.json says): ids[i] (malloc'd) and n[i] for texts[i]. */
+static void encode_many(const struct run_opts *o, char *const *texts, size_t count, int32_t **ids, size_t *n)
+{
+	static const char *const jsonl[] = { "--jsonl", NULL };
+	struct ds_error err = { 0 };
+	size_t len = 0, cap = 1 << 16;
+	char *in = ds_xmalloc(cap), *out, *line, *save = NULL;
+
+	for (size_t i = 0; i < count; i++) {
+		cJSON *obj = cJSON_CreateObject();
+		char *s;
+		size_t sl;
+
+		cJSON_AddStringToObject(obj, "text", texts[i]);
+		s = cJSON_PrintUnformatted(obj);
+		sl = strlen(s);
+		while (len + sl + 2 > cap)
+			in = ds_xrealloc(in, cap *= 2);
+		memcpy(in + len, s, sl);
+		len += sl;
+		in[len++] = '\n';
+		free(s);
+		cJSON_Delete(obj);
+	}
+	if (ds_tokproc_run(o->model, jsonl, in, len, &out, NULL, &err))
+		ds_die_error(&err);
+	free(in);
+	line = strtok_r(out, "\n", &save);
+	for (size_t i = 0; i < count; i++) {
+		cJSON *a = line ? cJSON_Parse(line) : NULL;
+
+		if (!cJSON_IsArray(a))
+			ds_die(EX_SOFTWARE, "ds-tokenize --jsonl gave no id array for text %zu", i + 1);
+		n[i] = (size_t)cJSON_GetArraySize(a);
+		ids[i] = ds_xmalloc((n[i] ? n[i] : 1) * sizeof(int32_t));
+		for (size_t t = 0; t < n[i]; t++)
+			ids[i][t] = (int32_t)cJSON_GetArrayItem(a, (int)t)->valuedouble;
+		cJSON_Delete(a);
+		line = strtok_r(NULL, "\n", &save);
+	}
+	free(out);
+}
+
 /* ---- one prompt ---- */
 
 static int put_stdout(const char *p, size_t n, void *ended)
@@ -415,20 +459,41 @@ int run_batch(struct run_opts *o)
 	size_t *n = ds_xcalloc(l.n, sizeof(*n)), *out_n = ds_xcalloc(l.n, sizeof(*out_n));
 	enum ds_gen_stop *stops = ds_xcalloc(l.n, sizeof(*stops));
 
+	/* chat prompts one by one through the template; plain ones in one run */
+	char **plain = ds_xcalloc(l.n, sizeof(*plain));
+	size_t *plain_at = ds_xcalloc(l.n, sizeof(*plain_at)), nplain = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		cJSON *j = parse_line(o->batch, i, l.v[i]);
 		cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "prompt");
 		cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "messages");
 		size_t cap = 0;
 
-		if (cJSON_IsArray(m))
-			encode_prompt(o, NULL, 0, m, &prompts[i], &n[i], &cap);
-		else if (cJSON_IsString(p))
-			encode_prompt(o, p->valuestring, strlen(p->valuestring), NULL, &prompts[i], &n[i], &cap);
-		else
+		if (cJSON_IsArray(m) || (o->chat && cJSON_IsString(p)))
+			encode_prompt(o, cJSON_IsString(p) ? p->valuestring : NULL, cJSON_IsString(p) ? strlen(p->valuestring) : 0,
+				      cJSON_IsArray(m) ? m : NULL, &prompts[i], &n[i], &cap);
+		else if (cJSON_IsString(p)) {
+			plain_at[nplain] = i;
+			plain[nplain++] = ds_xstrdup(p->valuestring);
+		} else
 			ds_die(EX_DATAERR, "%s: request %zu has neither a \"prompt\" string nor \"messages\"", o->batch, i + 1);
 		cJSON_Delete(j);
 	}
+	if (nplain) {
+		int32_t **pids = ds_xcalloc(nplain, sizeof(*pids));
+		size_t *pn = ds_xcalloc(nplain, sizeof(*pn));
+		encode_many(o, plain, nplain, pids, pn);
+		for (size_t k = 0; k < nplain; k++) {
+			if (!pn[k])
+				ds_die(EX_DATAERR, "%s: request %zu: the prompt is empty (no tokens)", o->batch, plain_at[k] + 1);
+			prompts[plain_at[k]] = pids[k];
+			n[plain_at[k]] = pn[k];
+			free(plain[k]);
+		}
+		free(pids);
+		free(pn);
+	}
+	free(plain);
+	free(plain_at);
 	if (l.n > 1u << 20)
 		ds_die(EX_DATAERR, "%s: too many prompts", o->batch);
 	run_start_ring(o, &ring, &load);
@@ -528,11 +593,9 @@ static void *ll_writer(void *arg)
  * continuation after the context's own tokens. */
 static void ll_tokenize(const struct run_opts *o, struct lines *l, struct ll_feed *f)
 {
-	static const char *const jsonl[] = { "--jsonl", NULL };
-	struct ds_error err = { 0 };
-	cJSON *batch = NULL;
-	size_t len = 0, cap = 1 << 16;
-	char *in = ds_xmalloc(cap), *out, *line, *save = NULL;
+	char **texts = ds_xcalloc(2 * l->n, sizeof(*texts));
+	int32_t **ids = ds_xcalloc(2 * l->n, sizeof(*ids));
+	size_t *n = ds_xcalloc(2 * l->n, sizeof(*n));
 
 	for (size_t i = 0; i < l->n; i++) {
 		cJSON *j = parse_line(o->loglikelihood, i, l->v[i]);
@@ -545,41 +608,17 @@ static void ll_tokenize(const struct run_opts *o, struct lines *l, struct ll_fee
 		size_t cl = strlen(c->valuestring), sp = 0;
 		while (sp < cl && c->valuestring[cl - 1 - sp] == ' ')
 			sp++;
-		char *ctx = ds_xstrdup(c->valuestring);
-		ctx[cl - sp] = 0;
-		char *whole = ds_xmalloc(strlen(c->valuestring) + strlen(k->valuestring) + 1);
-		strcpy(whole, c->valuestring);
-		strcat(whole, k->valuestring);
-		for (int t = 0; t < 2; t++) {
-			cJSON *obj = cJSON_CreateObject();
-			cJSON_AddStringToObject(obj, "text", t ? whole : ctx);
-			char *s = cJSON_PrintUnformatted(obj);
-			size_t sl = strlen(s);
-			while (len + sl + 2 > cap)
-				in = ds_xrealloc(in, cap *= 2);
-			memcpy(in + len, s, sl);
-			len += sl;
-			in[len++] = '\n';
-			free(s);
-			cJSON_Delete(obj);
-		}
-		free(ctx);
-		free(whole);
+		texts[2 * i] = ds_xstrdup(c->valuestring);
+		texts[2 * i][cl - sp] = 0;
+		texts[2 * i + 1] = ds_xmalloc(cl + strlen(k->valuestring) + 1);
+		strcpy(texts[2 * i + 1], c->valuestring);
+		strcat(texts[2 * i + 1], k->valuestring);
 		cJSON_Delete(j);
 	}
-	if (ds_tokproc_run(o->model, jsonl, in, len, &out, NULL, &err))
-		ds_die_error(&err);
-	free(in);
-	line = strtok_r(out, "\n", &save);
+	encode_many(o, texts, 2 * l->n, ids, n);
 	for (size_t i = 0; i < l->n; i++) {
-		cJSON *a[2];
-		for (int t = 0; t < 2; t++) {
-			a[t] = line ? cJSON_Parse(line) : NULL;
-			if (!cJSON_IsArray(a[t]))
-				ds_die(EX_SOFTWARE, "ds-tokenize --jsonl gave no id array for request %zu", i + 1);
-			line = strtok_r(NULL, "\n", &save);
-		}
-		size_t nc = (size_t)cJSON_GetArraySize(a[0]), nw = (size_t)cJSON_GetArraySize(a[1]);
+		size_t nc = n[2 * i], nw = n[2 * i + 1];
+
 		if (!nc)
 			ds_die(EX_DATAERR, "%s: request %zu: the context has no tokens (no BOS in this tokenizer?)",
 			       o->loglikelihood, i + 1);
@@ -588,17 +627,16 @@ static void ll_tokenize(const struct run_opts *o, struct lines *l, struct ll_fee
 			       o->loglikelihood, i + 1);
 		f->nctx[i] = nc;
 		f->ncont[i] = nw - nc;
-		f->ctx[i] = ds_xmalloc(nc * sizeof(int32_t));
+		f->ctx[i] = ids[2 * i];
 		f->cont[i] = ds_xmalloc((nw - nc) * sizeof(int32_t));
-		for (size_t t = 0; t < nc; t++)
-			f->ctx[i][t] = (int32_t)cJSON_GetArrayItem(a[0], (int)t)->valuedouble;
-		for (size_t t = nc; t < nw; t++)
-			f->cont[i][t - nc] = (int32_t)cJSON_GetArrayItem(a[1], (int)t)->valuedouble;
-		cJSON_Delete(a[0]);
-		cJSON_Delete(a[1]);
+		memcpy(f->cont[i], ids[2 * i + 1] + nc, (nw - nc) * sizeof(int32_t));
+		free(ids[2 * i + 1]);
+		free(texts[2 * i]);
+		free(texts[2 * i + 1]);
 	}
-	free(out);
-	(void)batch;
+	free(texts);
+	free(ids);
+	free(n);
 }
 
 static void build_scorer(const struct run_opts *o, struct ds_chain *c)
