@@ -169,6 +169,13 @@ int main(int argc, char **argv)
 				ds_die_error(&err);
 			continue;
 		}
+		/* a pass-through frame between HIDDEN frames that are waiting:
+		 * hold it in its place so that they still run as one batch */
+		if (!opt.mtp && !opt.no_batch && batch.n && f.kind != DS_KIND_CONTROL && ds_input_ready(in)) {
+			if (ds_hidden_batch_hold(&batch, &f, &err))
+				ds_die_error(&err);
+			continue;
+		}
 		if (ds_fwd_stage_run(&st, &batch, &w, &err))
 			ds_die_error(&err);
 		if (opt.mtp && (f.kind == DS_KIND_HIDDEN || f.kind == DS_KIND_TOKENS)) {

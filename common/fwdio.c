@@ -150,14 +150,49 @@ int ds_hidden_batch_add(struct ds_hidden_batch *b, const struct ds_frame *f, str
 	return 0;
 }
 
+int ds_hidden_batch_hold(struct ds_hidden_batch *b, const struct ds_frame *f, struct ds_error *err)
+{
+	struct ds_frame *h;
+
+	if (b->nheld == b->heldcap) {
+		int cap = b->heldcap ? 2 * b->heldcap : 8;
+		struct ds_frame *nf = realloc(b->held, (size_t)cap * sizeof(*nf));
+		int *na = nf ? realloc(b->held_at, (size_t)cap * sizeof(*na)) : NULL;
+		if (nf)
+			b->held = nf;
+		if (!nf || !na)
+			return ds_error_set(err, EX_OSERR, "out of memory");
+		b->held_at = na;
+		for (int i = b->heldcap; i < cap; i++)
+			ds_frame_init(&b->held[i]);
+		b->heldcap = cap;
+	}
+	h = &b->held[b->nheld];
+	if (ds_frame_setup(h, f->kind, f->dtype, f->ndim, f->shape))
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	if (f->nbytes)
+		memcpy(h->data, f->data, f->nbytes);
+	h->flags = f->flags;
+	h->aux = f->aux;
+	h->seq = f->seq;
+	h->pos = f->pos;
+	b->held_at[b->nheld++] = b->n;
+	return 0;
+}
+
 void ds_hidden_batch_clear(struct ds_hidden_batch *b)
 {
 	b->n = 0;
 	b->total = 0;
+	b->nheld = 0;	/* the copies' buffers are kept for reuse */
 }
 
 void ds_hidden_batch_release(struct ds_hidden_batch *b)
 {
+	for (int i = 0; i < b->heldcap; i++)
+		ds_frame_release(&b->held[i]);
+	free(b->held);
+	free(b->held_at);
 	free(b->chunks);
 	free(b->flags);
 	free(b->rows);
@@ -362,6 +397,18 @@ static int write_out(struct ds_fwd_stage *st, struct ds_writer *w, struct ds_err
 	return ds_write_frame(w, &st->out, err);
 }
 
+/* The held frames that came before result `at` (every remaining one when
+ * at == the number of results). */
+static int write_held(const struct ds_hidden_batch *b, int at, struct ds_writer *w, struct ds_error *err)
+{
+	int rc;
+
+	for (int i = 0; i < b->nheld; i++)
+		if (b->held_at[i] == at && (rc = ds_write_frame(w, &b->held[i], err)))
+			return rc;
+	return 0;
+}
+
 int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, struct ds_writer *w,
 		     struct ds_error *err)
 {
@@ -370,8 +417,11 @@ int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, str
 	long D = m->D, V = m->V, K = m->K, row0 = 0, nlog = 0;
 	int rc;
 
-	if (batch->n == 0)
-		return 0;
+	if (batch->n == 0) {
+		rc = write_held(batch, 0, w, err);
+		ds_hidden_batch_clear(batch);
+		return rc;
+	}
 	if (st->o.emit_routes && st->nmoe && batch->total > st->route_rows) {
 		free(st->ids);
 		free(st->w);
@@ -406,6 +456,9 @@ int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, str
 		const struct ds_fwd_chunk *c = &batch->chunks[i];
 		uint16_t fl = batch->flags[i];
 
+		if ((rc = write_held(batch, i, w, err)))
+			return rc;
+
 		for (long li = st->o.first, slot = 0; st->o.emit_routes && li < st->o.last; li++) {
 			if (!ds_model_layer_is_moe(m, li))
 				continue;
@@ -432,6 +485,8 @@ int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, str
 			at += (int)rows;
 		}
 	}
+	if ((rc = write_held(batch, batch->n, w, err)))
+		return rc;
 	ds_hidden_batch_clear(batch);
 	return 0;
 }

@@ -39,7 +39,10 @@ int ds_fwdio_put_routes(struct ds_frame *out, const int32_t *ids, const float *w
  * Consecutive HIDDEN frames gathered into one batch.  A frame joins when
  * its sequence is not in the batch yet and the rows fit; the caller runs
  * the batch (chunks + rows) and then writes one result per frame, in the
- * order they came.
+ * order they came.  Frames that only pass through (TOKENS from ds-embed
+ * --pass-tokens, unknown kinds) may be held in between: they are written
+ * at their place among the results, so holding them keeps the stream's
+ * order while letting the HIDDEN frames around them run as one batch.
  */
 struct ds_hidden_batch {
 	long D, max_rows;
@@ -49,12 +52,17 @@ struct ds_hidden_batch {
 	float *rows;		/* [total][D] */
 	size_t rows_cap;
 	long total;
+	struct ds_frame *held;	/* copies, written before result held_at[i] */
+	int *held_at;
+	int nheld, heldcap;
 };
 
 void ds_hidden_batch_init(struct ds_hidden_batch *b, long D, long max_rows);
 /* Whether frame f (already checked) may join. */
 int ds_hidden_batch_fits(const struct ds_hidden_batch *b, const struct ds_frame *f);
 int ds_hidden_batch_add(struct ds_hidden_batch *b, const struct ds_frame *f, struct ds_error *err);
+/* Hold a pass-through frame (copied) until the batch's results are written. */
+int ds_hidden_batch_hold(struct ds_hidden_batch *b, const struct ds_frame *f, struct ds_error *err);
 void ds_hidden_batch_clear(struct ds_hidden_batch *b);
 void ds_hidden_batch_release(struct ds_hidden_batch *b);
 

@@ -46,3 +46,14 @@ for p in 0 1 2 3 4 5 6 7 8 9 10 11; do
 	done
 done >"$T/alone.txt"
 check_files "interleaved sequences (batched together when waiting) equal each alone" "$T/mix.txt" "$T/alone.txt"
+
+# with TOKENS passed on between the HIDDEN frames (ds-embed --pass-tokens,
+# as in ds-run's ring), the frames keep their order and the LOGITS their
+# bits, whether or not the waiting HIDDEN frames run as one batch
+ds embed -m "$FX" --pass-tokens "$T/mix" >"$T/mixp.h"
+ds forward -m "$FX" --head "$T/mixp.h" >"$T/mixp.out"
+ds forward -m "$FX" --head --no-batch "$T/mixp.h" >"$T/mixp.alone"
+check_files "TOKENS between batched HIDDEN frames: same stream as frame by frame" "$T/mixp.out" "$T/mixp.alone"
+check_eq "TOKENS then LOGITS, frame after frame" "$(ds cat -f header "$T/mixp.out" | awk '{print $3}' | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')" "1 "
+ds cat "$T/mixp.out" | grep -v '^frame' | awk 'NR % 2 == 0' >"$T/mixp.txt"
+check_files "... and the LOGITS equal the batch without TOKENS" "$T/mixp.txt" "$T/mix.txt"
