@@ -18,6 +18,13 @@ n0=$(printf '%s' "The quick brown fox" | ds tokenize -m "$M" -f text | wc -w)
 cut -d' ' -f$((n0 + 1))- <"$T/ids" | ds tokenize -m "$M" -d -f text >"$T/steps.txt"
 check_files "ring text = step-by-step pipeline without cache" "$T/ring.txt" "$T/steps.txt"
 
+printf 'The quick brown fox' | run -q -m "$M" -n 8 >"$T/stdin.txt"
+check_files "the prompt may come on stdin" "$T/stdin.txt" "$T/ring.txt"
+run -m "$M" -n 2 --chat --system "Be brief." "Hi there" 2>"$T/chat1.err" >/dev/null
+nchat=$(printf '[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi there"}]' |
+	ds tokenize -m "$M" --chat --generation-prompt -f text | wc -w)
+check "--chat sends the rendered conversation ($nchat tokens)" grep -q "prompt $nchat tokens" "$T/chat1.err"
+
 # 2. --print-pipeline prints shell commands that produce the same text
 run -m "$M" -n 8 --print-pipeline "The quick brown fox" >"$T/pipeline.sh"
 timeout 120 sh "$T/pipeline.sh" >"$T/shell.txt" 2>"$T/shell.err"
