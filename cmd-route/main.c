@@ -167,9 +167,6 @@ int main(int argc, char **argv)
 	ds_frame_release(&out);
 	ds_backend_free(b);
 	ds_model_release(&m);
-	if (in != stdin)
-		fclose(in);
-	if (fflush(stdout))
-		ds_die(EX_IOERR, "write error: %m");
+	ds_tool_finish(in);
 	return 0;
 }

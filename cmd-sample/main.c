@@ -215,9 +215,6 @@ int main(int argc, char **argv)
 	free(counts);
 	if (json && fclose(json))
 		ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
-	if (in != stdin)
-		fclose(in);
-	if (fflush(stdout))
-		ds_die(EX_IOERR, "write error: %m");
+	ds_tool_finish(in);
 	return 0;
 }

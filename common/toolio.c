@@ -34,3 +34,11 @@ void ds_tool_write(struct ds_writer *w, const struct ds_frame *f)
 	if (ds_write_frame(w, f, &err))
 		ds_die_error(&err);
 }
+
+void ds_tool_finish(FILE *in)
+{
+	if (in && in != stdin)
+		fclose(in);
+	if (fflush(stdout))
+		ds_die(EX_IOERR, "write error: %m");
+}

@@ -18,5 +18,8 @@ FILE *ds_tool_open(const char *path, const char **name);
 FILE *ds_tool_input(int argc, char **argv, const char **name);
 /* Write a frame or die with the writer's error (74). */
 void ds_tool_write(struct ds_writer *w, const struct ds_frame *f);
+/* The end of a filter: close its input (unless stdin) and flush stdout,
+ * dying with 74 when the output could not be written. */
+void ds_tool_finish(FILE *in);
 
 #endif
