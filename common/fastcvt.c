@@ -14,15 +14,8 @@
 
 #include <math.h>
 
+#include "cpufeat.h"
 #include "tensor.h"
-
-static int have_avx2(void)
-{
-	static int have = -1;
-	if (have < 0)
-		have = __builtin_cpu_supports("avx2") ? 1 : 0;
-	return have;
-}
 
 static inline uint8_t fp8_one(float v)
 {
@@ -72,7 +65,7 @@ float ds_cvt_absmax_scalar(const float *src, size_t n)
 
 void ds_cvt_fp8(uint8_t *dst, const float *src, size_t n, float mult)
 {
-	if (have_avx2())
+	if (ds_cpu_has_avx2())
 		ds_cvt_fp8_avx2(dst, src, n, mult);
 	else
 		ds_cvt_fp8_scalar(dst, src, n, mult);
@@ -80,7 +73,7 @@ void ds_cvt_fp8(uint8_t *dst, const float *src, size_t n, float mult)
 
 void ds_cvt_bf16(uint16_t *dst, const float *src, size_t n)
 {
-	if (have_avx2())
+	if (ds_cpu_has_avx2())
 		ds_cvt_bf16_avx2(dst, src, n);
 	else
 		ds_cvt_bf16_scalar(dst, src, n);
@@ -88,5 +81,5 @@ void ds_cvt_bf16(uint16_t *dst, const float *src, size_t n)
 
 float ds_cvt_absmax(const float *src, size_t n)
 {
-	return have_avx2() ? ds_cvt_absmax_avx2(src, n) : ds_cvt_absmax_scalar(src, n);
+	return ds_cpu_has_avx2() ? ds_cvt_absmax_avx2(src, n) : ds_cvt_absmax_scalar(src, n);
 }

@@ -4,6 +4,8 @@
  * expression, so values are identical whatever the build. */
 #include "prng.h"
 
+#include "cpufeat.h"
+
 uint64_t ds_prng_key(uint64_t seed, const char *name)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -31,14 +33,6 @@ float ds_prng_uniform(uint64_t key, uint64_t i)
 	ds_prng_bases(key, (uint32_t)(i >> 32), &b0, &b1);
 	ds_prng_hash2(b0, b1, (uint32_t)i, &h1, &h2);
 	return ds_prng_uniform_of(h1);
-}
-
-static int have_avx2(void)
-{
-	static int have = -1;
-	if (have < 0)
-		have = __builtin_cpu_supports("avx2") ? 1 : 0;
-	return have;
 }
 
 /* calls fn on runs of indices that do not cross a 2^32 boundary */
@@ -70,7 +64,7 @@ static void fill_normal(float *out, uint64_t key, uint64_t start, size_t n, floa
 
 void ds_prng_fill_normal(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd)
 {
-	fill_normal(out, key, start, n, mean, sd, have_avx2());
+	fill_normal(out, key, start, n, mean, sd, ds_cpu_has_avx2());
 }
 
 void ds_prng_fill_normal_scalar(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd)
