@@ -1,46 +1,17 @@
 /*
- * fastcvt.c - scalar conversions and the run-time choice of the AVX2 ones;
- * see fastcvt.h.
- *
- * The e4m3 encoder works on the bits: for |v| >= 2^-6 (normal e4m3) adding
- * 0x7ffff plus the lowest kept bit rounds the f32 mantissa to 3 bits,
- * nearest even, carrying into the exponent when it must, and (bits >> 20)
- * - 960 rebiases the exponent from 127 to 7.  Below 2^-6 the codes are
- * multiples of 2^-9, found by adding 2^23 to v * 512 (exact, then rounded
- * to an integer by the addition).  Codes past 0x7e (448) saturate.
- * Non-finite values take tensor.c's scalar routine.
+ * fastcvt.c - the run-time choice of the AVX2 conversions, and scalar loops
+ * over tensor.h's conversions for the rest; see fastcvt.h.
  */
 #include "fastcvt.h"
 
-#include <math.h>
-
 #include "cpufeat.h"
 #include "tensor.h"
-
-static inline uint8_t fp8_one(float v)
-{
-	uint32_t u = ds_f32_bits(v), sign = (u >> 24) & 0x80, a = u & 0x7fffffffu, code;
-
-	if (a >= 0x7f800000u)
-		return ds_f32_to_fp8_e4m3(v);
-	if (a < 0x3c800000u) {			/* below 2^-6 */
-		float t = ds_bits_f32(a) * 512.0f;
-		t = t + 8388608.0f;
-		code = ds_f32_bits(t) - 0x4b000000u;
-	} else {
-		a += 0x7ffffu + ((a >> 20) & 1);
-		code = (a >> 20) - 960;
-		if (code > 0x7e)
-			code = 0x7e;
-	}
-	return (uint8_t)(sign | code);
-}
 
 void ds_cvt_fp8_scalar(uint8_t *dst, const float *src, size_t n, float mult)
 {
 	for (size_t i = 0; i < n; i++) {
 		float v = src[i] * mult;
-		dst[i] = fp8_one(v);
+		dst[i] = ds_f32_to_fp8_e4m3(v);
 	}
 }
 

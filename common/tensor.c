@@ -112,30 +112,35 @@ __attribute__((constructor)) static void fp8_table_init(void)
 	}
 }
 
+/*
+ * On the bits: for |v| >= 2^-6 (normal e4m3) adding 0x7ffff plus the lowest
+ * kept bit rounds the f32 mantissa to 3 bits, nearest even, carrying into
+ * the exponent when it must, and (bits >> 20) - 960 rebiases the exponent
+ * from 127 to 7; codes past 0x7e (448) saturate.  Below 2^-6 the codes are
+ * multiples of 2^-9, found by adding 2^23 to |v| * 512 (exact, then
+ * rounded to an integer, nearest even, by the addition).  No libm, so the
+ * weight generator can call it per element.
+ */
 uint8_t ds_f32_to_fp8_e4m3(float f)
 {
-	uint8_t sign = signbit(f) ? 0x80 : 0;
-	float a = fabsf(f);
-	int e;
+	uint32_t u = ds_f32_bits(f), sign = (u >> 24) & 0x80, a = u & 0x7fffffffu, code;
 
-	if (isnan(f))
+	if (a > 0x7f800000u)
 		return 0x7f;
-	if (a >= 448.0f)
-		return sign | 0x7e;
-	if (a < ldexpf(1.0f, -6))	/* subnormal: units of 2^-9 */
-		return sign | (uint8_t)rintf(a * 512.0f);
-	frexpf(a, &e);			/* a = f * 2^e, f in [0.5, 1) */
-	e -= 1;				/* a = 1.x * 2^e, e in [-6, 8] */
-	{
-		float q = rintf(ldexpf(a, -e) * 8.0f);	/* 8..16 */
-		if (q >= 16.0f) {
-			q = 8.0f;
-			e++;
-		}
-		if (e + 7 > 15 || (e + 7 == 15 && q - 8.0f > 6.0f))
-			return sign | 0x7e;
-		return sign | (uint8_t)((e + 7) << 3) | (uint8_t)(q - 8.0f);
+	if (a == 0x7f800000u)
+		return (uint8_t)(sign | 0x7e);
+	if (a < 0x3c800000u) {
+		float t = ds_bits_f32(a) * 512.0f;	/* exact */
+
+		t = t + 8388608.0f;
+		code = ds_f32_bits(t) - 0x4b000000u;
+	} else {
+		a += 0x7ffffu + ((a >> 20) & 1);
+		code = (a >> 20) - 960;
+		if (code > 0x7e)
+			code = 0x7e;
 	}
+	return (uint8_t)(sign | code);
 }
 
 int ds_to_f32(float *dst, const void *src, enum ds_dtype dt, size_t n)
