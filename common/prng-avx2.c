@@ -34,12 +34,6 @@ void ds_prng_fill_normal_avx2(float *out, uint32_t b0, uint32_t b1, uint32_t lo,
 		v = _mm256_mul_ps(v, vsd);
 		_mm256_storeu_ps(out + j, _mm256_add_ps(v, vmean));
 	}
-	for (; j < n; j++) {
-		uint32_t h1, h2;
-		float v;
-		ds_prng_hash2(b0, b1, lo + (uint32_t)j, &h1, &h2);
-		v = ds_prng_normal_of(h1, h2);
-		v = v * sd;
-		out[j] = v + mean;
-	}
+	for (; j < n; j++)
+		out[j] = ds_prng_normal_at(b0, b1, lo + (uint32_t)j, mean, sd);
 }

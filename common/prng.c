@@ -47,14 +47,8 @@ static void fill_normal(float *out, uint64_t key, uint64_t start, size_t n, floa
 		if (simd) {
 			ds_prng_fill_normal_avx2(out, b0, b1, lo, k, mean, sd);
 		} else {
-			for (size_t j = 0; j < k; j++) {
-				uint32_t h1, h2;
-				float v;
-				ds_prng_hash2(b0, b1, lo + (uint32_t)j, &h1, &h2);
-				v = ds_prng_normal_of(h1, h2);
-				v = v * sd;
-				out[j] = v + mean;
-			}
+			for (size_t j = 0; j < k; j++)
+				out[j] = ds_prng_normal_at(b0, b1, lo + (uint32_t)j, mean, sd);
 		}
 		out += k;
 		start += k;

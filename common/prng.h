@@ -69,6 +69,19 @@ static inline float ds_prng_uniform_of(uint32_t h1)
 	return (float)(h1 >> 8) * (1.0f / 16777216.0f);
 }
 
+/* mean + sd * normal of draw lo, the product and the sum rounded apart (the
+ * scalar step of the bulk fill, also its SIMD version's tail) */
+static inline float ds_prng_normal_at(uint32_t b0, uint32_t b1, uint32_t lo, float mean, float sd)
+{
+	uint32_t h1, h2;
+	float v;
+
+	ds_prng_hash2(b0, b1, lo, &h1, &h2);
+	v = ds_prng_normal_of(h1, h2);
+	v = v * sd;
+	return v + mean;
+}
+
 /* Single draws (reference definitions of the bulk fills below). */
 float ds_prng_normal(uint64_t key, uint64_t i);
 float ds_prng_uniform(uint64_t key, uint64_t i);
