@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "bench.h"
 #include "cli.h"
+#include "clock.h"
 #include "device.h"
 #include "forward.h"
 #include "kernels.h"
@@ -51,13 +52,6 @@ static const struct ds_tool tool = {
 	options,
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 struct run {
 	struct ds_model m;
 	struct ds_backend *b;
@@ -72,7 +66,7 @@ static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_d
 	struct ds_error err = { 0 };
 	long B = opt.batch, P = opt.prompt, D = r->m.D, V = r->m.V;
 	struct ds_fwd_batch batch = { (int)B, r->chunks };
-	double t0 = now();
+	double t0 = ds_seconds();
 
 	for (long s = 0; s < B; s++)
 		r->chunks[s] = (struct ds_fwd_chunk){ base + (uint64_t)s, 0, P };
@@ -84,8 +78,8 @@ static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_d
 	for (long s = 0; s < B; s++)	/* the head of each sequence's last row */
 		if (ds_backend_head(r->b, r->hidden + ((s + 1) * P - 1) * D, 1, r->logits + s * V, &err))
 			ds_die_error(&err);
-	*t_prefill = now() - t0;
-	t0 = now();
+	*t_prefill = ds_seconds() - t0;
+	t0 = ds_seconds();
 	for (long step = 0; step < opt.gen; step++) {
 		for (long s = 0; s < B; s++) {
 			const float *l = r->logits + s * V;
@@ -101,7 +95,7 @@ static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_d
 		    ds_backend_head(r->b, r->hidden, B, r->logits, &err))
 			ds_die_error(&err);
 	}
-	*t_decode = now() - t0;
+	*t_decode = ds_seconds() - t0;
 	for (long s = 0; s < B; s++)
 		ds_backend_end_seq(r->b, base + (uint64_t)s);
 }
@@ -137,7 +131,7 @@ int main(int argc, char **argv)
 		ds_usage_error("no arguments besides options");
 	if (!opt.model)
 		ds_usage_error("-m DIR (the model) is required");
-	t_load = now();
+	t_load = ds_seconds();
 	if (ds_model_load_config(&r.m, opt.model, &err))
 		ds_die(err.code, "%s: %s", opt.model, err.msg);
 	want.first = 0;
@@ -153,7 +147,7 @@ int main(int argc, char **argv)
 	bo.max_rows = opt.prompt * opt.batch;
 	if (ds_backend_open(&r.b, &r.m, &bo, &err))
 		ds_die_error(&err);
-	t_load = now() - t_load;
+	t_load = ds_seconds() - t_load;
 	r.hidden = ds_xmalloc((size_t)(opt.batch * opt.prompt * r.m.D) * sizeof(float));
 	r.logits = ds_xmalloc((size_t)(opt.batch * r.m.V) * sizeof(float));
 	r.ids = ds_xmalloc((size_t)(opt.batch * opt.prompt) * sizeof(int32_t));

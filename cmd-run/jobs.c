@@ -10,19 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "run.h"
 #include "tokproc.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- the ring ---- */
 
@@ -87,14 +80,14 @@ static void die_ring(struct ds_chain *ring, const struct ds_error *why)
 void run_start_ring(const struct run_opts *o, struct ds_chain *ring, double *load_seconds)
 {
 	struct ds_error err = { 0 };
-	double t0 = now();
+	double t0 = ds_seconds();
 
 	run_build_ring(o, ring);
 	if (ds_chain_start(ring, 1, &err))
 		ds_die_error(&err);
 	if (ds_ring_ready(ring, 0, &err))
 		die_ring(ring, &err);
-	*load_seconds = now() - t0;
+	*load_seconds = ds_seconds() - t0;
 }
 
 /* ---- tokenizing ---- */
@@ -497,10 +490,10 @@ int run_batch(struct run_opts *o)
 	if (l.n > 1u << 20)
 		ds_die(EX_DATAERR, "%s: too many prompts", o->batch);
 	run_start_ring(o, &ring, &load);
-	t0 = now();
+	t0 = ds_seconds();
 	if ((rc = ds_generate_batch(&ring, (int)l.n, prompts, n, &o->gen, out, out_n, stops, &err)))
 		die_ring(&ring, &err);
-	double t = now() - t0;
+	double t = ds_seconds() - t0;
 	rc = run_finish_ring(&ring);
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		char *text = decode_ids(o, out[i], out_n[i]);
@@ -670,7 +663,7 @@ int run_loglikelihood(struct run_opts *o)
 	for (size_t i = 0; i < l.n; i++)
 		tokens += (long)(f.nctx[i] + f.ncont[i]);
 	build_scorer(o, &chain);
-	t0 = now();
+	t0 = ds_seconds();
 	if (ds_chain_start(&chain, 1, &err))
 		ds_die_error(&err);
 	f.chain = &chain;
@@ -720,7 +713,7 @@ int run_loglikelihood(struct run_opts *o)
 		free(f.cont[i]);
 	}
 	if (!ds_quiet) {
-		double t = now() - t0;
+		double t = ds_seconds() - t0;
 		fprintf(stderr, "ds-run: %zu requests, %ld tokens scored in %.3f s (%.1f tok/s, model load included)\n",
 			l.n, tokens, t, t > 0 ? (double)tokens / t : 0.0);
 	}

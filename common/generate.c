@@ -6,19 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "tokproc.h"
 
 const char *const ds_gen_stop_names[] = { "eos", "length", "stop", "closed" };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ds_stop_init(struct ds_stop_filter *f, const char *const *stops, int n)
 {
@@ -200,7 +193,7 @@ int ds_generate(struct ds_chain *ring, const char *model, uint64_t seq, uint64_t
 		return rc;
 	ds_stop_init(&stop, gp->stops, gp->nstops);
 	ds_frame_init(&f);
-	t0 = now();
+	t0 = ds_seconds();
 	if ((rc = send_tokens(ring, &f, seq, pos, ids, n, err)))
 		goto out;
 	pos += n;
@@ -227,12 +220,12 @@ int ds_generate(struct ds_chain *ring, const char *model, uint64_t seq, uint64_t
 		outstanding--;
 		int32_t id = *(int32_t *)f.data;
 		if (!t1)
-			t1 = now();
+			t1 = ds_seconds();
 		if (done) {	/* computed in flight after a stop: discarded */
 			continue;
 		}
 		res->generated++;
-		res->t_generate = now() - t1;
+		res->t_generate = ds_seconds() - t1;
 		if (is_eos(gp, id)) {
 			res->stop = DS_GEN_EOS;
 			res->unfed = id;
@@ -264,7 +257,7 @@ int ds_generate(struct ds_chain *ring, const char *model, uint64_t seq, uint64_t
 	if (s.closed)
 		res->stop = DS_GEN_OUTPUT_CLOSED;
 out:
-	res->t_prompt = (t1 ? t1 : now()) - t0;
+	res->t_prompt = (t1 ? t1 : ds_seconds()) - t0;
 	res->next_pos = pos;
 	{
 		struct ds_error derr = { 0 };

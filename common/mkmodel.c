@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fastcvt.h"
 #include "fp8.h"
 #include "prng.h"
@@ -751,13 +752,6 @@ static int plan_jobs(struct gen *g, struct ds_error *err)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int generate_all(struct gen *g, int nthreads, const struct ds_mkmodel_opts *o, struct ds_error *err)
 {
 	pthread_t *th = calloc((size_t)nthreads, sizeof(*th));
@@ -822,7 +816,7 @@ int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *
 	struct gen g;
 	enum ds_dtype dt;
 	char *json = NULL;
-	double t0 = now();
+	double t0 = ds_seconds();
 	long nthreads = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 
@@ -873,7 +867,7 @@ int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *
 	res->ntensors = p.n;
 	res->nshards = p.nshards;
 	res->total_bytes = p.total_bytes;
-	res->seconds = now() - t0;
+	res->seconds = ds_seconds() - t0;
 out:
 	if (g.w)
 		for (int s = 0; s < p.nshards; s++)
