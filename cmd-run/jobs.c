@@ -236,7 +236,7 @@ static int put_stdout(const char *p, size_t n, void *ended)
 	return 0;
 }
 
-static void report(const struct run_opts *o, double load, const struct ds_gen_result *r)
+static void report(double load, const struct ds_gen_result *r)
 {
 	if (ds_quiet)
 		return;
@@ -246,7 +246,6 @@ static void report(const struct run_opts *o, double load, const struct ds_gen_re
 		r->generated, r->t_generate,
 		r->generated > 1 && r->t_generate > 0 ? (double)(r->generated - 1) / r->t_generate : 0.0,
 		ds_gen_stop_names[r->stop]);
-	(void)o;
 }
 
 int run_single(struct run_opts *o)
@@ -277,9 +276,7 @@ int run_single(struct run_opts *o)
 	free(res.text);
 	rc = run_finish_ring(&ring);
 	if (!rc)
-		report(o, load, &res);
-	if (!ended && fflush(stdout))
-		ended = 1;
+		report(load, &res);
 	return rc;	/* a reader that stopped reading (| head) is not an error */
 }
 
@@ -356,8 +353,7 @@ int run_interactive(struct run_opts *o)
 			die_ring(&ring, &err);
 		if (!ended)
 			put_stdout("\n", 1, &ended);
-		if (!ds_quiet)
-			report(o, 0, &res);
+		report(0, &res);
 		add_message(messages, "assistant", res.text ? res.text : "");
 		free(res.text);
 		free(prev);
@@ -422,7 +418,7 @@ static cJSON *parse_line(const char *path, size_t i, const char *line)
 }
 
 /* Decode ids to text through ds-tokenize -d -f text. */
-__attribute__((noinline)) static char *decode_ids(const struct run_opts *o, const int32_t *ids, size_t n)
+static char *decode_ids(const struct run_opts *o, const int32_t *ids, size_t n)
 {
 	static const char *const args[] = { "-d", "-f", "text", NULL };
 	struct ds_error err = { 0 };
@@ -500,12 +496,11 @@ int run_batch(struct run_opts *o)
 		cJSON *j = cJSON_CreateObject();
 		char *s;
 
-		for (int k = 0; k < o->nstops; k++) {
-			const char *hit = strstr(text, o->stops[k]);
-			if (hit) {
-				text[hit - text] = 0;
-				stops[i] = DS_GEN_STOP_STRING;
-			}
+		long cut = ds_stop_find(text, strlen(text), o->stops, o->nstops, NULL);
+
+		if (cut >= 0) {
+			text[cut] = 0;
+			stops[i] = DS_GEN_STOP_STRING;
 		}
 		cJSON_AddNumberToObject(j, "index", (double)i);
 		cJSON_AddStringToObject(j, "text", text);
@@ -735,7 +730,6 @@ int run_print_pipeline(const struct run_opts *o)
 {
 	struct ds_chain c;
 	char line[8192], q[4096];
-	size_t n;
 
 	if (o->loglikelihood || o->batch || o->interactive) {
 		const char *what = o->interactive ? "-i" : o->batch ? "--batch" : "--loglikelihood";
@@ -775,8 +769,6 @@ int run_print_pipeline(const struct run_opts *o)
 		ds_shell_quote(o->prompt ? o->prompt : "PROMPT", q, sizeof(q));
 		printf("printf '%%s' %s | ds-tokenize -m %s |\n", q, o->model);
 	}
-	n = strlen(line);
-	(void)n;
 	printf("  cat - \"$ring\" | %s |\n  tee \"$ring\" | ds-tokenize -m %s -d\n", line, o->model);
 	printf("rm -f \"$ring\"\n");
 	if (o->nstops)

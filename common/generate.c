@@ -42,9 +42,25 @@ static size_t partial_suffix(const struct ds_stop_filter *f)
 	return best;
 }
 
+long ds_stop_find(const char *text, size_t len, const char *const *stops, int n, int *which)
+{
+	long first = -1;
+
+	for (int i = 0; i < n; i++) {
+		const char *hit = *stops[i] ? memmem(text, len, stops[i], strlen(stops[i])) : NULL;
+		if (hit && (first < 0 || hit - text < first)) {
+			first = (long)(hit - text);
+			if (which)
+				*which = i;
+		}
+	}
+	return first;
+}
+
 int ds_stop_feed(struct ds_stop_filter *f, const char *p, size_t n, ds_put_fn put, void *ctx)
 {
-	size_t first = (size_t)-1, keep;
+	size_t keep;
+	long first;
 	int which = -1, rc;
 
 	if (f->found || !n)
@@ -55,16 +71,10 @@ int ds_stop_feed(struct ds_stop_filter *f, const char *p, size_t n, ds_put_fn pu
 	}
 	memcpy(f->held + f->nheld, p, n);
 	f->nheld += n;
-	for (int i = 0; i < f->n; i++) {
-		const char *hit = *f->stops[i] ? memmem(f->held, f->nheld, f->stops[i], strlen(f->stops[i])) : NULL;
-		if (hit && (size_t)(hit - f->held) < first) {
-			first = (size_t)(hit - f->held);
-			which = i;
-		}
-	}
-	if (which >= 0) {
+	first = ds_stop_find(f->held, f->nheld, f->stops, f->n, &which);
+	if (first >= 0) {
 		f->found = which + 1;
-		rc = first ? put(f->held, first, ctx) : 0;
+		rc = first ? put(f->held, (size_t)first, ctx) : 0;
 		f->nheld = 0;
 		return rc;
 	}
@@ -249,9 +259,7 @@ int ds_generate(struct ds_chain *ring, const char *model, uint64_t seq, uint64_t
 	ds_decoder_close_input(&dec);
 	while (pump_text(&dec, &stop, &s, 1000) == 0)
 		;
-	if (!stop.found && res->stop == DS_GEN_STOP_STRING)
-		res->stop = DS_GEN_LENGTH;
-	if (stop.found && res->stop != DS_GEN_STOP_STRING)
+	if (stop.found)	/* found in the last text: the token stops it */
 		res->stop = DS_GEN_STOP_STRING;
 	ds_stop_flush(&stop, show, &s);
 	if (s.closed)

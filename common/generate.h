@@ -31,6 +31,9 @@ struct ds_stop_filter {
 };
 typedef int (*ds_put_fn)(const char *p, size_t n, void *ctx);
 void ds_stop_init(struct ds_stop_filter *f, const char *const *stops, int n);
+/* Offset of the earliest stop string in text[0..len), -1 when none; *which
+ * (when not NULL) gets its index. */
+long ds_stop_find(const char *text, size_t len, const char *const *stops, int n, int *which);
 /* Feed text; writes what is safe through put.  Returns put's error, else 0;
  * f->found says whether a stop string completed (text after it dropped). */
 int ds_stop_feed(struct ds_stop_filter *f, const char *p, size_t n, ds_put_fn put, void *ctx);

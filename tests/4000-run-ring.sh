@@ -40,6 +40,8 @@ want=$(printf '%s' "$text" | awk -v s="$stop" '{ i = index($0, s); print substr(
 run -m "$M" -n 8 --stop "$stop" "The quick brown fox" >"$T/stop.txt" 2>"$T/stop.err"
 check_eq "--stop cuts the text before the stop string" "$(cat "$T/stop.txt")" "$want"
 check "--stop is reported as the reason" grep -q 'stop: stop$' "$T/stop.err"
+run -q -m "$M" -n 8 --stop "$stop" --batch "$T/one.jsonl" >"$T/bstop.out"
+check "--batch applies --stop to the finished text" grep -q '"stop":"stop"' "$T/bstop.out"
 first=$(cut -d' ' -f$((n0 + 1)) <"$T/ids")
 mkdir "$T/eosmodel"
 ln -s "$M"/*.safetensors "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/eosmodel/"
