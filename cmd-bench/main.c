@@ -100,7 +100,8 @@ static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_d
 		ds_backend_end_seq(r->b, base + (uint64_t)s);
 }
 
-static cJSON *samples(const double *v, long n, double work)
+/* {"median", "samples"} of work / seconds; *median gets it unrounded */
+static cJSON *samples(const double *v, long n, double work, double *median)
 {
 	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
 	double *rate = ds_xmalloc((size_t)n * sizeof(*rate));
@@ -109,7 +110,8 @@ static cJSON *samples(const double *v, long n, double work)
 		rate[i] = v[i] > 0 ? work / v[i] : 0;
 		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(rate[i] * 100) / 100));
 	}
-	cJSON_AddNumberToObject(o, "median", round(ds_bench_median(rate, (size_t)n) * 100) / 100);
+	*median = ds_bench_median(rate, (size_t)n);
+	cJSON_AddNumberToObject(o, "median", round(*median * 100) / 100);
 	cJSON_AddItemToObject(o, "samples", a);
 	free(rate);
 	return o;
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
 	struct ds_error err = { 0 };
 	struct run r = { 0 };
 	char hw[256], date[32];
-	double t_load, *tp, *td, dec_bytes;
+	double t_load, *tp, *td, dec_bytes, med_prefill, med_decode, steps;
 	time_t t = time(NULL);
 	cJSON *rec;
 	char *line;
@@ -186,27 +188,19 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(rec, "batch", (double)opt.batch);
 	cJSON_AddNumberToObject(rec, "reps", (double)opt.reps);
 	cJSON_AddNumberToObject(rec, "load_s", round(t_load * 1000) / 1000);
-	cJSON_AddItemToObject(rec, "prefill_tok_s", samples(tp, opt.reps, (double)(opt.prompt * opt.batch)));
-	cJSON_AddItemToObject(rec, "decode_tok_s", samples(td, opt.reps, (double)(opt.gen * opt.batch)));
-	double med_dec = 0;
-	{
-		double *rate = ds_xmalloc((size_t)opt.reps * sizeof(*rate));
-		for (long i = 0; i < opt.reps; i++)
-			rate[i] = td[i] > 0 ? (double)opt.gen / td[i] : 0;
-		med_dec = ds_bench_median(rate, (size_t)opt.reps);
-		free(rate);
-	}
+	cJSON_AddItemToObject(rec, "prefill_tok_s", samples(tp, opt.reps, (double)(opt.prompt * opt.batch), &med_prefill));
+	cJSON_AddItemToObject(rec, "decode_tok_s", samples(td, opt.reps, (double)(opt.gen * opt.batch), &med_decode));
+	/* a decode step reads the weights once for the whole batch */
+	steps = med_decode / (double)opt.batch;
 	cJSON_AddNumberToObject(rec, "decode_weight_bytes_per_token", round(dec_bytes));
-	cJSON_AddNumberToObject(rec, "decode_effective_gb_s", round(dec_bytes * med_dec / 1e7) / 100);
+	cJSON_AddNumberToObject(rec, "decode_effective_gb_s", round(dec_bytes * steps / 1e7) / 100);
 	cJSON_AddNumberToObject(rec, "kv_cache_bytes_per_position", ds_bench_cache_bytes_per_pos(&r.m));
 	cJSON_AddNumberToObject(rec, "peak_rss_mib", round(ds_bench_peak_rss_mib()));
 	line = cJSON_PrintUnformatted(rec);
 	printf("%s\n", line);
 	if (!ds_quiet)
 		fprintf(stderr, "ds-bench: %s: prefill %.1f tok/s, decode %.2f tok/s (median of %ld; %.2f GB/s of weights)\n",
-			opt.model, cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "prefill_tok_s"), "median")->valuedouble,
-			cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "decode_tok_s"), "median")->valuedouble, opt.reps,
-			dec_bytes * med_dec / 1e9);
+			opt.model, med_prefill, med_decode, opt.reps, dec_bytes * steps / 1e9);
 	free(line);
 	cJSON_Delete(rec);
 	free(tp);
