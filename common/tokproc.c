@@ -110,13 +110,15 @@ int ds_tokproc_encode(const char *model, const char *const *args, const char *te
 
 	if ((rc = ds_tokproc_run(model, args, text, len, &out, &outlen, err)))
 		return rc;
-	fp = fmemopen(out, outlen ? outlen : 1, "rb");
+	if (!outlen) {		/* no frames (fmemopen refuses an empty buffer) */
+		free(out);
+		return 0;
+	}
+	fp = fmemopen(out, outlen, "rb");
 	if (!fp) {
 		free(out);
 		return ds_error_set(err, EX_OSERR, "fmemopen: %s", strerror(errno));
 	}
-	if (!outlen)	/* fmemopen wants a size; an empty stream has no frames */
-		fseek(fp, 1, SEEK_SET);
 	ds_reader_init(&r, fp, "ds-tokenize output");
 	ds_frame_init(&f);
 	while ((rc = ds_read_frame(&r, &f, err)) == 1) {
