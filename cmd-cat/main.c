@@ -18,7 +18,6 @@ static const char *const formats[] = { "text", "header", "ids", "frames", NULL }
 
 struct cat_opts {
 	int format;
-	int format_given;
 	int from_ids;
 	const char *from_text;
 	long pos;
@@ -80,8 +79,7 @@ static void ids_to_frames(FILE *in, const char *name, struct ds_writer *w, uint6
 		f.seq = (*seq)++;
 		f.pos = (uint64_t)opt.pos;
 		f.flags = DS_FLAG_FINAL;
-		if (ds_write_frame(w, &f, &err))
-			ds_die_error(&err);
+		ds_tool_write(w, &f);
 	}
 	free(line);
 	free(ids);
@@ -108,8 +106,7 @@ static void text_to_frames(FILE *in, const char *name, enum ds_kind kind, struct
 		f.seq = (*seq)++;
 		f.pos = (uint64_t)opt.pos;
 		f.flags = DS_FLAG_FINAL;
-		if (ds_write_frame(w, &f, &err))
-			ds_die_error(&err);
+		ds_tool_write(w, &f);
 	}
 	if (rows < 0)
 		ds_die(err.code, "%s: line %ld: %s", name, lineno, err.msg);
@@ -156,8 +153,7 @@ static void show_frames(FILE *in, const char *name, struct ds_writer *w, long *n
 				ds_ids_print(stdout, f.data, (size_t)ds_frame_numel(&f));
 			break;
 		case FMT_FRAMES:
-			if (ds_write_frame(w, &f, &err))
-				ds_die_error(&err);
+			ds_tool_write(w, &f);
 			break;
 		}
 		if (opt.format != FMT_FRAMES && fflush(stdout))
