@@ -408,9 +408,11 @@ static void moe(struct ds_forward *f, const struct ds_layer *l, long li, const f
 	}
 }
 
-/* One decoder layer over the rows of a step; h [n][D] in place. */
-static void layer_step(struct ds_forward *f, const struct ds_layer *l, long cache_layer,
-		       const struct ds_mla_rows *rows, float *h, long row0)
+/* The attention half of a decoder layer over the rows of a step: h [n][D]
+ * += attention(input_layernorm(h)) in place, then f->a =
+ * post_attention_layernorm(h), the feed-forward's input. */
+static void attention_half(struct ds_forward *f, const struct ds_layer *l, long cache_layer,
+			   const struct ds_mla_rows *rows, float *h)
 {
 	const struct ds_model *m = f->m;
 	long n = rows->n, D = m->D;
@@ -422,6 +424,15 @@ static void layer_step(struct ds_forward *f, const struct ds_layer *l, long cach
 		h[i] = h[i] + f->attn[i];
 	for (long r = 0; r < n; r++)
 		ds_rmsnorm(f->a + r * D, h + r * D, l->ffn_norm, D, m->eps);
+}
+
+/* One decoder layer over the rows of a step; h [n][D] in place. */
+static void layer_step(struct ds_forward *f, const struct ds_layer *l, long cache_layer,
+		       const struct ds_mla_rows *rows, float *h, long row0)
+{
+	long n = rows->n, D = f->m->D;
+
+	attention_half(f, l, cache_layer, rows, h);
 	if (l->moe) {
 		if (f->hooks.moe_in)
 			f->hooks.moe_in(f->hooks.ctx, l->index, row0, n, f->a);
@@ -550,16 +561,8 @@ static void route_step(struct ds_forward *f, const struct ds_mla_rows *rows, lon
 	const float *b = c->hidden + row0 * D;
 
 	if (c->from_input) {
-		float *h = f->hm;
-
-		memcpy(h, c->hidden + row0 * D, (size_t)(n * D) * sizeof(float));
-		for (long r = 0; r < n; r++)
-			ds_rmsnorm(f->a + r * D, h + r * D, l->attn_norm, D, m->eps);
-		ds_mla_forward(&f->x, m, l, l->index - f->first, &f->rope, rows, f->a, f->attn, &f->mb);
-		for (long i = 0; i < n * D; i++)
-			h[i] = h[i] + f->attn[i];
-		for (long r = 0; r < n; r++)
-			ds_rmsnorm(f->a + r * D, h + r * D, l->ffn_norm, D, m->eps);
+		memcpy(f->hm, b, (size_t)(n * D) * sizeof(float));
+		attention_half(f, l, l->index - f->first, rows, f->hm);
 		b = f->a;
 	}
 	route_rows(f, l, b, n, c->ids + row0 * m->K, c->w + row0 * m->K);
