@@ -447,6 +447,7 @@ static void filter(struct ds_sampler *s, size_t V)
 static int weigh(struct ds_sampler *s, const float *logits, size_t V, const int32_t *hist,
 		 size_t nhist, int32_t *greedy, struct ds_error *err)
 {
+	int32_t best;
 	double zmax;
 	int rc;
 
@@ -454,11 +455,11 @@ static int weigh(struct ds_sampler *s, const float *logits, size_t V, const int3
 	if ((rc = load_row(s->z, logits, V, err)))
 		return rc;
 	apply_penalties(s, s->z, V, hist, nhist);
-	*greedy = argmax(s->z, V);
-	if (s->p.temperature == 0)
+	best = argmax(s->z, V);
+	*greedy = s->p.temperature == 0 ? best : -1;
+	if (*greedy >= 0)
 		return 0;
-	*greedy = -1;
-	zmax = s->z[argmax(s->z, V)];
+	zmax = s->z[best];
 	for (size_t i = 0; i < V; i++)
 		s->w[i] = exp((s->z[i] - zmax) / s->p.temperature);
 	filter(s, V);
