@@ -340,15 +340,14 @@ static void dense(struct ds_forward *f, const struct ds_layer *l, const float *b
 	ds_exec_matmul(&f->x, &l->dense.down, f->gd, I, n, out, D);
 }
 
-static void moe(struct ds_forward *f, const struct ds_layer *l, long li, const float *b, long n, long row0,
-		float *out)
+static void moe(struct ds_forward *f, const struct ds_layer *l, const float *b, long n, long row0, float *out)
 {
 	const struct ds_model *m = f->m;
 	long D = m->D, E = m->E, K = m->K, Im = m->Im, W = m->n_shared * Im, nj = 0;
 
 	route_rows(f, l, b, n, f->ids, f->wts);
 	if (f->hooks.routes)
-		f->hooks.routes(f->hooks.ctx, li, row0, n, f->ids, f->wts);
+		f->hooks.routes(f->hooks.ctx, l->index, row0, n, f->ids, f->wts);
 	/* group the (row, choice) pairs by expert */
 	memset(f->cnt, 0, (size_t)(E + 1) * sizeof(long));
 	for (long i = 0; i < n * K; i++)
@@ -436,7 +435,7 @@ static void layer_step(struct ds_forward *f, const struct ds_layer *l, long cach
 	if (l->moe) {
 		if (f->hooks.moe_in)
 			f->hooks.moe_in(f->hooks.ctx, l->index, row0, n, f->a);
-		moe(f, l, l->index, f->a, n, row0, f->ffn);
+		moe(f, l, f->a, n, row0, f->ffn);
 	} else {
 		dense(f, l, f->a, n, f->ffn);
 	}
