@@ -174,21 +174,10 @@ static void matmul_f16(const struct ds_mat *w, long n0, long n1, const float *x,
 	rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy);
 }
 
-static void matmul_fp8(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-		       float *y, long ldy, float *scratch)
+static void fp8_rows(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
+		     long ldy, const void *ctx)
 {
-	for (long b0 = n0; b0 < n1;) {
-		long nb = b0 / DS_FP8_BLOCK;
-		long b1 = (nb + 1) * DS_FP8_BLOCK < n1 ? (nb + 1) * DS_FP8_BLOCK : n1;
-
-		for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
-			long cnt = nx - r0 < DS_MATMUL_XCHUNK ? nx - r0 : DS_MATMUL_XCHUNK;
-
-			ds_fp8_prescale(w, nb, x + r0 * ldx, ldx, cnt, scratch);
-			rows(DS_F8_E4M3, w, b0, b1, scratch, w->cols, cnt, y + r0 * ldy + (b0 - n0), ldy);
-		}
-		b0 = b1;
-	}
+	rows(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy);
 }
 
 static void matmul_avx2(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
@@ -205,7 +194,7 @@ static void matmul_avx2(const struct ds_mat *w, long n0, long n1, const float *x
 		matmul_f16(w, n0, n1, x, ldx, nx, y, ldy);
 		break;
 	case DS_F8_E4M3:
-		matmul_fp8(w, n0, n1, x, ldx, nx, y, ldy, scratch);
+		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, fp8_rows, NULL);
 		break;
 	default:
 		break;

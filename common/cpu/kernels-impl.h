@@ -12,8 +12,18 @@
  * handed out. */
 extern uint8_t ds_fp8_bf16_hi[128], ds_fp8_bf16_lo[128];
 
-/* xs[r*cols + k] = x[r*ldx + k] * S[nb][k/128] for r < nx: the activations
- * pre-scaled for the FP8 row block nb. */
-void ds_fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, long nx, float *xs);
+/* A kernel set's product of FP8 weight rows n0 <= n < n1 (within one
+ * 128-row block) with nx <= DS_MATMUL_XCHUNK activation rows already
+ * scaled for that block: y[r*ldy + (n - n0)] = x[r] . fp8(Q[n]).  ctx is
+ * the kernel set's own (may be NULL). */
+typedef void ds_fp8_rows_fn(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
+			    float *y, long ldy, const void *ctx);
+
+/* The FP8 product every kernel set shares: for each 128-row block nb of
+ * [n0, n1) and each chunk of up to DS_MATMUL_XCHUNK activation rows, the
+ * activations pre-scaled into scratch (xs[r*cols + k] = x[r*ldx + k] *
+ * S[nb][k/128]), then `rows` on them. */
+void ds_fp8_matmul(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
+		   long ldy, float *scratch, ds_fp8_rows_fn *rows, const void *ctx);
 
 #endif

@@ -75,7 +75,8 @@ float ds_mat_get(const struct ds_mat *w, long n, long k)
 	}
 }
 
-void ds_fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, long nx, float *xs)
+/* the activations pre-scaled for the FP8 row block nb */
+static void fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, long nx, float *xs)
 {
 	const float *s = w->scale + nb * w->scale_ld;
 	long K = w->cols;
@@ -91,6 +92,23 @@ void ds_fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, 
 			for (long k = kb * DS_FP8_BLOCK; k < k1; k++)
 				o[k] = xr[k] * sc;
 		}
+	}
+}
+
+void ds_fp8_matmul(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
+		   long ldy, float *scratch, ds_fp8_rows_fn *rows, const void *ctx)
+{
+	for (long b0 = n0; b0 < n1;) {
+		long nb = b0 / DS_FP8_BLOCK;
+		long b1 = (nb + 1) * DS_FP8_BLOCK < n1 ? (nb + 1) * DS_FP8_BLOCK : n1;
+
+		for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
+			long cnt = nx - r0 < DS_MATMUL_XCHUNK ? nx - r0 : DS_MATMUL_XCHUNK;
+
+			fp8_prescale(w, nb, x + r0 * ldx, ldx, cnt, scratch);
+			rows(w, b0, b1, scratch, w->cols, cnt, y + r0 * ldy + (b0 - n0), ldy, ctx);
+		}
+		b0 = b1;
 	}
 }
 
@@ -127,37 +145,25 @@ static const void *row_ptr(const struct ds_mat *w, long n)
 	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
 }
 
+/* y[r*ldy + (n - n0)] = x[r] . W[n] (FP8: the unscaled bytes) */
+static void rows_generic(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
+			 float *y, long ldy, const void *ctx)
+{
+	for (long n = n0; n < n1; n++) {
+		const void *row = row_ptr(w, n);
+
+		for (long r = 0; r < nx; r++)
+			y[r * ldy + (n - n0)] = dot_generic(w->dtype, row, x + r * ldx, w->cols);
+	}
+}
+
 static void matmul_generic(const struct ds_mat *w, long n0, long n1, const float *x, long ldx,
 			   long nx, float *y, long ldy, float *scratch)
 {
-	if (w->dtype != DS_F8_E4M3) {
-		for (long n = n0; n < n1; n++) {
-			const void *row = row_ptr(w, n);
-
-			for (long r = 0; r < nx; r++)
-				y[r * ldy + (n - n0)] = dot_generic(w->dtype, row, x + r * ldx, w->cols);
-		}
-		return;
-	}
-	/* FP8: one 128-row scale block and up to XCHUNK activation rows at a time */
-	for (long b0 = n0; b0 < n1;) {
-		long nb = b0 / DS_FP8_BLOCK;
-		long b1 = (nb + 1) * DS_FP8_BLOCK < n1 ? (nb + 1) * DS_FP8_BLOCK : n1;
-
-		for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
-			long cnt = nx - r0 < DS_MATMUL_XCHUNK ? nx - r0 : DS_MATMUL_XCHUNK;
-
-			ds_fp8_prescale(w, nb, x + r0 * ldx, ldx, cnt, scratch);
-			for (long n = b0; n < b1; n++) {
-				const void *row = row_ptr(w, n);
-
-				for (long r = 0; r < cnt; r++)
-					y[(r0 + r) * ldy + (n - n0)] =
-						dot_generic(DS_F8_E4M3, row, scratch + r * w->cols, w->cols);
-			}
-		}
-		b0 = b1;
-	}
+	if (w->dtype == DS_F8_E4M3)
+		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, rows_generic, NULL);
+	else
+		rows_generic(w, n0, n1, x, ldx, nx, y, ldy, NULL);
 }
 
 static void matmul_t_generic(const struct ds_mat *w, long i0, long ni, const float *x, long ldx,
