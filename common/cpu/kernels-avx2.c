@@ -48,22 +48,8 @@ AI void load32(int dt, const void *row, long k, __m256 o[4])
 static void tail_weights(int dt, const void *row, long k, long n, float *out)
 {
 	memset(out, 0, 32 * sizeof(*out));
-	for (long i = 0; i < n; i++) {
-		switch (dt) {
-		case DS_F32:
-			out[i] = ((const float *)row)[k + i];
-			break;
-		case DS_F16:
-			out[i] = ds_f16_to_f32(((const uint16_t *)row)[k + i]);
-			break;
-		case DS_BF16:
-			out[i] = ds_bf16_to_f32(((const uint16_t *)row)[k + i]);
-			break;
-		default:
-			out[i] = ds_fp8_e4m3_table[((const uint8_t *)row)[k + i]];
-			break;
-		}
-	}
+	for (long i = 0; i < n; i++)
+		out[i] = ds_weight_f32(dt, row, k + i);
 }
 
 AI float hsum(__m256 v)

@@ -12,6 +12,22 @@
  * handed out. */
 extern uint8_t ds_fp8_bf16_hi[128], ds_fp8_bf16_lo[128];
 
+/* Weight element k of a row of dtype dt as f32, exact (FP8: the unscaled
+ * byte, through tensor.h's table). */
+static inline float ds_weight_f32(int dt, const void *row, long k)
+{
+	switch (dt) {
+	case DS_F32:
+		return ((const float *)row)[k];
+	case DS_F16:
+		return ds_f16_to_f32(((const uint16_t *)row)[k]);
+	case DS_BF16:
+		return ds_bf16_to_f32(((const uint16_t *)row)[k]);
+	default:
+		return ds_fp8_e4m3_table[((const uint8_t *)row)[k]];
+	}
+}
+
 /* A kernel set's product of FP8 weight rows n0 <= n < n1 (within one
  * 128-row block) with nx <= DS_MATMUL_XCHUNK activation rows already
  * scaled for that block: y[r*ldy + (n - n0)] = x[r] . fp8(Q[n]).  ctx is

@@ -56,19 +56,20 @@ int ds_mat_valid(const struct ds_mat *w)
 	}
 }
 
+static const void *row_ptr(const struct ds_mat *w, long n)
+{
+	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
+}
+
 float ds_mat_get(const struct ds_mat *w, long n, long k)
 {
-	size_t i = (size_t)n * (size_t)w->ld + (size_t)k;
-
 	switch (w->dtype) {
 	case DS_F32:
-		return ((const float *)w->data)[i];
 	case DS_F16:
-		return ds_f16_to_f32(((const uint16_t *)w->data)[i]);
 	case DS_BF16:
-		return ds_bf16_to_f32(((const uint16_t *)w->data)[i]);
+		return ds_weight_f32(w->dtype, row_ptr(w, n), k);
 	case DS_F8_E4M3:
-		return ds_fp8_e4m3_to_f32(((const uint8_t *)w->data)[i]) *
+		return ds_weight_f32(w->dtype, row_ptr(w, n), k) *
 		       w->scale[(n / DS_FP8_BLOCK) * w->scale_ld + k / DS_FP8_BLOCK];
 	default:
 		return 0;
@@ -112,21 +113,6 @@ void ds_fp8_matmul(const struct ds_mat *w, long n0, long n1, const float *x, lon
 	}
 }
 
-/* weight element k of a row as f32 (exact for every dtype) */
-static inline float wget(enum ds_dtype dt, const void *row, long k)
-{
-	switch (dt) {
-	case DS_F32:
-		return ((const float *)row)[k];
-	case DS_F16:
-		return ds_f16_to_f32(((const uint16_t *)row)[k]);
-	case DS_BF16:
-		return ds_bf16_to_f32(((const uint16_t *)row)[k]);
-	default:
-		return ds_fp8_e4m3_table[((const uint8_t *)row)[k]];
-	}
-}
-
 static float dot_generic(enum ds_dtype dt, const void *row, const float *x, long K)
 {
 	float acc[8] = { 0 };
@@ -134,15 +120,10 @@ static float dot_generic(enum ds_dtype dt, const void *row, const float *x, long
 
 	for (; k + 8 <= K; k += 8)
 		for (int l = 0; l < 8; l++)
-			acc[l] += wget(dt, row, k + l) * x[k + l];
+			acc[l] += ds_weight_f32(dt, row, k + l) * x[k + l];
 	for (; k < K; k++)
-		acc[k & 7] += wget(dt, row, k) * x[k];
+		acc[k & 7] += ds_weight_f32(dt, row, k) * x[k];
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-static const void *row_ptr(const struct ds_mat *w, long n)
-{
-	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
 }
 
 /* y[r*ldy + (n - n0)] = x[r] . W[n] (FP8: the unscaled bytes) */
@@ -188,11 +169,11 @@ static void matmul_t_generic(const struct ds_mat *w, long i0, long ni, const flo
 					float coef = c * s[kb];
 
 					for (long j = kb * DS_FP8_BLOCK; j < j1; j++)
-						yr[j] += coef * wget(DS_F8_E4M3, row, j);
+						yr[j] += coef * ds_weight_f32(DS_F8_E4M3, row, j);
 				}
 			} else {
 				for (long j = 0; j < J; j++)
-					yr[j] += c * wget(w->dtype, row, j);
+					yr[j] += c * ds_weight_f32(w->dtype, row, j);
 			}
 		}
 	}
