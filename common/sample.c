@@ -4,11 +4,12 @@
  * per-sequence histories and the output frames.
  *
  * Ranking never sorts the whole vocabulary: top-k and the log-probability
- * report use a bounded heap (O(V log k)); top-p without top-k finds, by
- * quickselect on probability mass (O(V) expected), a set of best tokens
- * whose mass exceeds the goal by a margin far above any rounding
- * difference, then sorts only that set and applies the exact rule of
- * sample.h to it.  The rank order is total (w descending, id ascending),
+ * report use a bounded heap (O(V log k)); top-p without top-k keeps the
+ * tokens of the highest binary exponents that carry the goal's mass (two
+ * light passes over V), finds among them by quickselect on probability
+ * mass a set of best tokens whose mass exceeds the goal by a margin far
+ * above any rounding difference, then sorts only that set and applies the
+ * exact rule of sample.h to it.  The rank order is total (w descending, id ascending),
  * so the result is the same as a full sort would give.
  */
 #include "sample.h"
@@ -372,6 +373,17 @@ static size_t prefix_reaching(struct cand *c, size_t n, double need)
 	return lo;
 }
 
+/* The binary exponent field of w >= 0, 0..EXPONENTS-1 (monotonic in w). */
+#define EXPONENTS 2048
+
+static unsigned exponent_of(double w)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &w, sizeof(bits));
+	return (unsigned)(bits >> 52);
+}
+
 /* top-p: cut the candidates (the top-k list in s->rank when listed, else
  * every token with w > 0) to the shortest rank prefix reaching
  * top_p * S, per sample.h.  Returns the prefix length; s->rank holds it. */
@@ -379,7 +391,8 @@ static size_t top_p_cut(struct ds_sampler *s, size_t V, size_t n, int listed)
 {
 	const double *w = s->w;
 	struct cand *c = s->cand;
-	double S = 0, goal, cum = 0;
+	double S = 0, goal, cum = 0, mass[EXPONENTS], m = 0;
+	unsigned b = EXPONENTS;
 	size_t k;
 
 	if (listed) {
@@ -392,12 +405,22 @@ static size_t top_p_cut(struct ds_sampler *s, size_t V, size_t n, int listed)
 		return n;	/* rounding kept the goal out of reach: keep all */
 	}
 	n = 0;
+	memset(mass, 0, sizeof(mass));
 	for (size_t i = 0; i < V; i++) {
 		S += w[i];
 		if (w[i] > 0)
-			c[n++] = (struct cand){ w[i], (int32_t)i };
+			mass[exponent_of(w[i])] += w[i];
 	}
 	goal = s->p.top_p * S;
+	/* The candidates: the tokens of the highest binary exponents, down to
+	 * the one where their mass passes the goal with room to spare (every
+	 * token with w > 0 when it never does).  A token better than a
+	 * candidate is one, so the answer, a rank prefix, lies among them. */
+	while (b > 0 && m < goal + 2e-9 * S)
+		m += mass[--b];
+	for (size_t i = 0; i < V; i++)
+		if (w[i] > 0 && exponent_of(w[i]) >= b)
+			c[n++] = (struct cand){ w[i], (int32_t)i };
 	/* a superset: summation order changes a mass by < V * 2^-52 * S */
 	k = prefix_reaching(c, n, goal + 1e-9 * S);
 	if (k)
