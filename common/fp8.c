@@ -10,11 +10,6 @@
 #include "fastcvt.h"
 #include "tensor.h"
 
-void ds_fp8_encode(const float *x, size_t n, float mult, uint8_t *q)
-{
-	ds_cvt_fp8(q, x, n, mult);
-}
-
 static float block_scale(float amax, int ue8m0)
 {
 	float s;

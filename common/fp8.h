@@ -29,8 +29,4 @@ void ds_fp8_quantize(const float *x, size_t rows, size_t cols, size_t br, size_t
 void ds_fp8_dequantize(const uint8_t *q, const float *scale_inv, size_t rows, size_t cols,
 		       size_t br, size_t bc, float *out);
 
-/* e4m3 code of x * mult for n values: the same bytes as
- * ds_f32_to_fp8_e4m3(x * mult) (tensor.h), only faster for finite input. */
-void ds_fp8_encode(const float *x, size_t n, float mult, uint8_t *q);
-
 #endif
