@@ -142,24 +142,6 @@ AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, l
 	}
 }
 
-static void matmul_f32(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-		       float *y, long ldy)
-{
-	rows(DS_F32, w, n0, n1, x, ldx, nx, y, ldy);
-}
-
-static void matmul_bf16(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-			float *y, long ldy)
-{
-	rows(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy);
-}
-
-static void matmul_f16(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-		       float *y, long ldy)
-{
-	rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy);
-}
-
 static void fp8_rows(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
 		     long ldy, const void *ctx)
 {
@@ -171,13 +153,13 @@ static void matmul_avx2(const struct ds_mat *w, long n0, long n1, const float *x
 {
 	switch (w->dtype) {
 	case DS_F32:
-		matmul_f32(w, n0, n1, x, ldx, nx, y, ldy);
+		rows(DS_F32, w, n0, n1, x, ldx, nx, y, ldy);
 		break;
 	case DS_BF16:
-		matmul_bf16(w, n0, n1, x, ldx, nx, y, ldy);
+		rows(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy);
 		break;
 	case DS_F16:
-		matmul_f16(w, n0, n1, x, ldx, nx, y, ldy);
+		rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy);
 		break;
 	case DS_F8_E4M3:
 		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, fp8_rows, NULL);

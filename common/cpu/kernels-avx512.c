@@ -193,46 +193,30 @@ AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, l
 	}
 }
 
-static void matmul_f32(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-		       float *y, long ldy, const struct lut *L)
-{
-	rows(DS_F32, w, n0, n1, x, ldx, nx, y, ldy, L);
-}
-
-static void matmul_bf16(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-			float *y, long ldy, const struct lut *L)
-{
-	rows(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy, L);
-}
-
-static void matmul_f16(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-		       float *y, long ldy, const struct lut *L)
-{
-	rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy, L);
-}
-
 static void fp8_rows(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
 		     long ldy, const void *ctx)
 {
 	rows(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy, ctx);
 }
 
+/* Only FP8 weights read the lookup tables (L may be NULL for the others). */
 static void matmul_avx512(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
 			  float *y, long ldy, float *scratch)
 {
-	struct lut L = lut_load();
+	struct lut L;
 
 	switch (w->dtype) {
 	case DS_F32:
-		matmul_f32(w, n0, n1, x, ldx, nx, y, ldy, &L);
+		rows(DS_F32, w, n0, n1, x, ldx, nx, y, ldy, NULL);
 		break;
 	case DS_BF16:
-		matmul_bf16(w, n0, n1, x, ldx, nx, y, ldy, &L);
+		rows(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy, NULL);
 		break;
 	case DS_F16:
-		matmul_f16(w, n0, n1, x, ldx, nx, y, ldy, &L);
+		rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy, NULL);
 		break;
 	case DS_F8_E4M3:
+		L = lut_load();
 		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, fp8_rows, &L);
 		break;
 	default:
@@ -264,9 +248,12 @@ AI void axpy_row(int dt, const void *row, long J, float c, const float *s, float
 static void matmul_t_avx512(const struct ds_mat *w, long i0, long ni, const float *x, long ldx, long nx,
 			    float *y, long ldy)
 {
-	struct lut L = lut_load();
+	struct lut L;
 	size_t ws = (size_t)w->ld * ds_dtype_size(w->dtype);
 	long J = w->cols;
+
+	if (w->dtype == DS_F8_E4M3)
+		L = lut_load();
 
 	for (long r = 0; r < nx; r++) {
 		float *yr = y + r * ldy;
