@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "rng.h"
+#include "score.h"
 #include "tensor.h"
 
 struct seq_state {
@@ -542,17 +543,12 @@ int32_t ds_sample_row(struct ds_sampler *s, const float *logits, size_t V,
 
 /* ---- frames ---- */
 
-/* log_softmax(row) for token, and the top N into the sampler's arrays. */
+/* log_softmax(row) for token, and the top N into the sampler's arrays:
+ * the log-probabilities ds-score reports (score.h). */
 static double raw_logprobs(struct ds_sampler *s, const float *row, size_t V, int32_t token, long *ntop)
 {
-	double m = -INFINITY, sum = 0, lse;
+	double lse = ds_logsumexp(row, V);
 
-	for (size_t i = 0; i < V; i++)
-		if (row[i] > m)
-			m = row[i];
-	for (size_t i = 0; i < V; i++)
-		sum += exp(row[i] - m);
-	lse = m + log(sum);
 	*ntop = 0;
 	if (s->p.logprobs > 0) {
 		for (size_t i = 0; i < V; i++)
