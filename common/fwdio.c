@@ -66,24 +66,27 @@ static int put(struct ds_frame *out, enum ds_kind kind, enum ds_dtype dt, long r
 	return 0;
 }
 
+/* an f32 [rows, cols] frame of `kind` holding data */
+static int put_f32(struct ds_frame *out, enum ds_kind kind, const float *data, long rows, long cols, uint64_t seq,
+		   uint64_t pos, uint32_t aux, uint16_t flags)
+{
+	if (put(out, kind, DS_F32, rows, cols, seq, pos, aux, flags))
+		return EX_DATAERR;
+	if (rows > 0 && cols > 0)
+		memcpy(out->data, data, (size_t)rows * (size_t)cols * sizeof(float));
+	return 0;
+}
+
 int ds_fwdio_put_hidden(struct ds_frame *out, const float *h, long T, long D, uint64_t seq, uint64_t pos,
 			uint32_t aux, uint16_t flags)
 {
-	if (put(out, DS_KIND_HIDDEN, DS_F32, T, D, seq, pos, aux, flags))
-		return EX_DATAERR;
-	if (T > 0 && D > 0)
-		memcpy(out->data, h, (size_t)T * (size_t)D * sizeof(float));
-	return 0;
+	return put_f32(out, DS_KIND_HIDDEN, h, T, D, seq, pos, aux, flags);
 }
 
 int ds_fwdio_put_logits(struct ds_frame *out, const float *l, long rows, long V, uint64_t seq, uint64_t pos,
 			uint32_t aux, uint16_t flags)
 {
-	if (put(out, DS_KIND_LOGITS, DS_F32, rows, V, seq, pos, aux, flags))
-		return EX_DATAERR;
-	if (rows > 0 && V > 0)
-		memcpy(out->data, l, (size_t)rows * (size_t)V * sizeof(float));
-	return 0;
+	return put_f32(out, DS_KIND_LOGITS, l, rows, V, seq, pos, aux, flags);
 }
 
 int ds_fwdio_put_routes(struct ds_frame *out, const int32_t *ids, const float *w, long T, long K, uint64_t seq,
