@@ -109,11 +109,10 @@ static void open_model(struct ds_model *m, struct ds_backend **b)
 	if ((rc = ds_model_load_config(m, opt.model, &err)))
 		ds_die(rc, "%s: %s", opt.model, err.msg);
 	check_options(m);
-	ds_model_release(m);
 	want.first = bo.first = opt.mtp ? 0 : opt.first;
 	want.last = bo.last = opt.mtp ? 0 : opt.last;
 	want.parts = opt.mtp ? DS_PART_MTP : opt.head ? DS_PART_HEAD : 0;
-	if ((rc = ds_model_open(m, opt.model, &want, &err)))
+	if ((rc = ds_model_map(m, opt.model, &want, &err)))
 		ds_die(rc, "%s: %s", opt.model, err.msg);
 	if ((rc = ds_backend_open(b, m, &bo, &err)))
 		ds_die(rc, "%s", err.msg);

@@ -68,10 +68,9 @@ static void open_model(struct ds_model *m, struct ds_backend **b)
 	if (!ds_model_layer_is_moe(m, opt.layer))
 		ds_usage_error("--layer %ld is a dense layer (MoE layers are %ld..%ld)", opt.layer,
 			       m->cfg.first_k_dense_replace, m->L - 1);
-	ds_model_release(m);
 	want.first = bo.first = opt.layer;
 	want.last = bo.last = opt.layer + 1;
-	if ((rc = ds_model_open(m, opt.model, &want, &err)))
+	if ((rc = ds_model_map(m, opt.model, &want, &err)))
 		ds_die(rc, "%s: %s", opt.model, err.msg);
 	if ((rc = ds_backend_open(b, m, &bo, &err)))
 		ds_die(rc, "%s", err.msg);

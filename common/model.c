@@ -308,11 +308,17 @@ static int load_layer(struct ds_model *m, long i, int mtp, struct ds_error *err)
 int ds_model_open(struct ds_model *m, const char *path, const struct ds_model_want *want,
 		  struct ds_error *err)
 {
+	int rc = ds_model_load_config(m, path, err);
+
+	return rc ? rc : ds_model_map(m, path, want, err);
+}
+
+int ds_model_map(struct ds_model *m, const char *path, const struct ds_model_want *want,
+		 struct ds_error *err)
+{
 	long total, done = 0;
 	int rc;
 
-	if ((rc = ds_model_load_config(m, path, err)))
-		return rc;
 	if (want->first < 0 || want->last > m->L || want->first > want->last)
 		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", want->first,
 				    want->last, m->L);

@@ -100,9 +100,14 @@ struct ds_model_want {
  * file whose directory holds config.json) and check that the forward pass
  * supports it; the dimensions of m are filled, nothing is mapped. */
 int ds_model_load_config(struct ds_model *m, const char *path, struct ds_error *err);
-/* ds_model_load_config, then map the checkpoint and the wanted parts. */
+/* ds_model_load_config, then ds_model_map. */
 int ds_model_open(struct ds_model *m, const char *path, const struct ds_model_want *want,
 		  struct ds_error *err);
+/* Map the checkpoint at path and the wanted parts into m, whose config
+ * ds_model_load_config() has read from the same path (a tool that checks
+ * its options against the config first does not read it twice). */
+int ds_model_map(struct ds_model *m, const char *path, const struct ds_model_want *want,
+		 struct ds_error *err);
 /* Fill the dimensions from m->cfg and check support (EX_CONFIG).  Used by
  * ds_model_load_config and by tests that build a model in memory. */
 int ds_model_init_dims(struct ds_model *m, struct ds_error *err);

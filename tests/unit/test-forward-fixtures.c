@@ -137,8 +137,7 @@ static int open_fixture(const char *dir, struct ds_model *m, struct ds_st_file *
 	want.last = m->L;
 	if (m->nlayers > m->L)
 		want.parts |= DS_PART_MTP;
-	ds_model_release(m);
-	if (ds_model_open(m, dir, &want, &err)) {
+	if (ds_model_map(m, dir, &want, &err)) {
 		printf("not ok - %s: %s\n", dir, err.msg);
 		return -1;
 	}
