@@ -476,16 +476,15 @@ static int write_text(const char *dir, const char *name, const char *text, struc
 	char path[4096];
 	FILE *fp;
 	size_t n = strlen(text);
+	int bad;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fp = fopen(path, "wb");
 	if (!fp)
 		return ds_error_set(err, EX_CANTCREAT, "cannot create '%s': %s", path, strerror(errno));
-	if (fwrite(text, 1, n, fp) != n || fputc('\n', fp) == EOF || fclose(fp)) {
-		if (fp)
-			fclose(fp);
+	bad = fwrite(text, 1, n, fp) != n || fputc('\n', fp) == EOF;
+	if (fclose(fp) || bad)	/* closed once, whatever happened before */
 		return ds_error_set(err, EX_IOERR, "%s: write error", path);
-	}
 	return 0;
 }
 
@@ -494,7 +493,7 @@ static int copy_file(const char *from, const char *dir, const char *name, struct
 	char path[4096], buf[65536];
 	FILE *in, *out;
 	size_t n;
-	int rc = 0;
+	int rc = 0, bad;
 
 	in = fopen(from, "rb");
 	if (!in)
@@ -510,7 +509,8 @@ static int copy_file(const char *from, const char *dir, const char *name, struct
 			break;
 	if (ferror(in))
 		rc = ds_error_set(err, EX_IOERR, "%s: read error", from);
-	if (ferror(out) | fclose(out))
+	bad = ferror(out);	/* asked before fclose frees the stream */
+	if (fclose(out) || bad)
 		rc = ds_error_set(err, EX_IOERR, "%s: write error", path);
 	fclose(in);
 	return rc;

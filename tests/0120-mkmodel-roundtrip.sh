@@ -75,6 +75,16 @@ ds-mkmodel -q -p tiny-v2-lite -o t --tokenizer tok/tokenizer.json
 check_files "--tokenizer copies tokenizer.json" t/tokenizer.json tok/tokenizer.json
 check_files "and the tokenizer_config.json beside it" t/tokenizer_config.json tok/tokenizer_config.json
 expect_fail 66 "a missing tokenizer" ds-mkmodel -q -p tiny-v2-lite -o t2 --tokenizer nowhere.json
+if [ -w /dev/full ]; then
+	mkdir full
+	ln -s /dev/full full/config.json
+	expect_fail 74 "a full disk under config.json is a write error (closed once)" ds-mkmodel -q -p tiny-v3 -o full
+	mkdir fulltok
+	ln -s /dev/full fulltok/tokenizer.json
+	expect_fail 74 "and so under the tokenizer copy" ds-mkmodel -q -p tiny-v2-lite -o fulltok --tokenizer tok/tokenizer.json
+else
+	skip "a full disk is a write error" "no /dev/full"
+fi
 
 if have_python_ref safetensors; then
 	ds-mkmodel -q -p tiny-v3 -o s2 --seed 11 --shard-size 1M
