@@ -240,7 +240,6 @@ static int load_layer(struct ds_model *m, long i, int mtp, struct ds_error *err)
 	int rc;
 
 	l->index = i;
-	l->mtp = mtp;
 	l->moe = ds_model_layer_is_moe(m, i);
 	snprintf(p, sizeof(p), "model.layers.%ld.", i);
 	if ((rc = get_vec(m, NAME(n, "%sinput_layernorm.weight", p), m->D, 0, &l->attn_norm, err)) ||
@@ -330,9 +329,6 @@ int ds_model_map(struct ds_model *m, const char *path, const struct ds_model_wan
 	m->layers = calloc((size_t)m->nlayers, sizeof(*m->layers));
 	if (!m->layers)
 		return ds_error_set(err, EX_OSERR, "out of memory");
-	m->first = want->first;
-	m->last = want->last;
-	m->parts = want->parts;
 	if (want->parts & (DS_PART_EMBED | DS_PART_MTP))
 		if ((rc = get_mat(m, "model.embed_tokens.weight", m->V, m->D, want->parts & DS_PART_MTP ? 1 : 0,
 				  &m->embed, err)) > 1)

@@ -41,7 +41,6 @@ struct ds_layer {
 	long index;
 	int loaded;		/* views below are valid */
 	int moe;		/* MoE feed-forward, else dense */
-	int mtp;		/* an MTP module */
 	float *attn_norm;	/* input_layernorm [D] */
 	float *ffn_norm;	/* post_attention_layernorm [D] */
 	struct ds_mat q_a;	/* [rq, D] when q_lora_rank > 0 */
@@ -78,8 +77,6 @@ struct ds_model {
 	float *final_norm;	/* model.norm [D] */
 	long nlayers;		/* L + (MTP ? 1 : 0) */
 	struct ds_layer *layers;	/* [nlayers] */
-	long first, last;	/* main layers mapped: [first, last) */
-	int parts;		/* DS_PART_* mapped */
 };
 
 enum {
