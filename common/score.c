@@ -16,18 +16,26 @@
 #include "sample.h"
 #include "tensor.h"
 
-double ds_logsumexp(const float *x, size_t n)
+/* log(sum exp x_i) given m, the largest x_i. */
+static double logsumexp_from(const float *x, size_t n, double m)
 {
-	double m = -INFINITY, sum = 0;
+	double sum = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (x[i] > m)
-			m = x[i];
 	if (m == -INFINITY)
 		return -INFINITY;
 	for (size_t i = 0; i < n; i++)
 		sum += exp(x[i] - m);
 	return m + log(sum);
+}
+
+double ds_logsumexp(const float *x, size_t n)
+{
+	double m = -INFINITY;
+
+	for (size_t i = 0; i < n; i++)
+		if (x[i] > m)
+			m = x[i];
+	return logsumexp_from(x, n, m);
 }
 
 int32_t ds_argmax(const float *x, size_t n)
@@ -40,9 +48,10 @@ int32_t ds_argmax(const float *x, size_t n)
 	return (int32_t)best;
 }
 
-double ds_kl_divergence(const float *base, const float *x, size_t n)
+/* KL(P || Q) given lb and lx, the logsumexp of base and x. */
+static double kl_from(const float *base, const float *x, size_t n, double lb, double lx)
 {
-	double lb = ds_logsumexp(base, n), lx = ds_logsumexp(x, n), kl = 0;
+	double kl = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		double lp = base[i] - lb, p = exp(lp);
@@ -51,6 +60,27 @@ double ds_kl_divergence(const float *base, const float *x, size_t n)
 			kl += p * (lp - (x[i] - lx));
 	}
 	return kl;
+}
+
+double ds_kl_divergence(const float *base, const float *x, size_t n)
+{
+	return kl_from(base, x, n, ds_logsumexp(base, n), ds_logsumexp(x, n));
+}
+
+/* What scoring needs of a row (checked: no NaN) besides the token's logit;
+ * the KL statistics use it too, so it is worked out once per row. */
+struct row_sum {
+	double lse;		/* ds_logsumexp(row) */
+	int32_t best;		/* ds_argmax(row) */
+};
+
+static struct row_sum summarise(const float *row, size_t V)
+{
+	struct row_sum r;
+
+	r.best = ds_argmax(row, V);
+	r.lse = logsumexp_from(row, V, row[r.best]);	/* the largest: no NaN here */
+	return r;
 }
 
 /* ---- the scorer ---- */
@@ -128,9 +158,9 @@ static struct seq_score *find_seq(struct ds_scorer *sc, uint64_t seq)
 	return st;
 }
 
-/* Score row (V logits at position pos) against token. */
+/* Score row (V logits at position pos, summarised in sum) against token. */
 static int score_row(struct ds_scorer *sc, struct seq_score *st, uint64_t pos, const float *row,
-		     size_t V, int32_t token, struct ds_error *err)
+		     size_t V, struct row_sum sum, int32_t token, struct ds_error *err)
 {
 	struct ds_score_token *t;
 
@@ -144,8 +174,8 @@ static int score_row(struct ds_scorer *sc, struct seq_score *st, uint64_t pos, c
 	t = &st->out.tok[st->out.n++];
 	t->pos = pos + 1;
 	t->token = token;
-	t->logprob = row[token] - ds_logsumexp(row, V);
-	t->greedy = ds_argmax(row, V) == token;
+	t->logprob = row[token] - sum.lse;
+	t->greedy = sum.best == token;
 	t->order = sc->order++;
 	return 0;
 }
@@ -171,7 +201,7 @@ int ds_scorer_tokens(struct ds_scorer *sc, const struct ds_frame *f, struct ds_e
 			i++;
 			continue;
 		}
-		if ((rc = score_row(sc, st, w->pos, w->row, w->V, tok, err)))
+		if ((rc = score_row(sc, st, w->pos, w->row, w->V, summarise(w->row, w->V), tok, err)))
 			return rc;
 		free(w->row);
 		memmove(w, w + 1, (st->nwait - i - 1) * sizeof(*w));	/* keep arrival order */
@@ -189,17 +219,29 @@ static int check_row(const float *row, size_t V, uint64_t pos, struct ds_error *
 	return 0;
 }
 
-int ds_scorer_logits(struct ds_scorer *sc, const struct ds_frame *f, struct ds_error *err)
+/* A LOGITS frame the scorer takes: float [T, V], V > 0, positions in range. */
+static int check_frame(const struct ds_frame *f, struct ds_error *err)
 {
 	uint64_t rows = ds_frame_rows(f), V = ds_frame_cols(f);
-	struct seq_score *st;
-	int rc;
 
 	if (f->ndim != 2 || V == 0 || V > INT32_MAX || !ds_dtype_is_float(f->dtype))
 		return ds_error_set(err, EX_DATAERR, "LOGITS frame is not a float [T, V] with V > 0");
 	if (f->pos > DS_SAMPLE_MAX_POS - rows)
 		return ds_error_set(err, EX_DATAERR, "position %llu is out of range",
 				    (unsigned long long)f->pos);
+	return 0;
+}
+
+/* ds_scorer_logits, also giving each row's summary in sums[] (unless NULL). */
+static int scorer_logits(struct ds_scorer *sc, const struct ds_frame *f, struct row_sum *sums,
+			 struct ds_error *err)
+{
+	uint64_t rows = ds_frame_rows(f), V = ds_frame_cols(f);
+	struct seq_score *st;
+	int rc;
+
+	if ((rc = check_frame(f, err)))
+		return rc;
 	if (f->dtype != DS_F32 && V > sc->rowcap) {
 		sc->row = ds_xrealloc(sc->row, V * sizeof(*sc->row));
 		sc->rowcap = V;
@@ -217,8 +259,10 @@ int ds_scorer_logits(struct ds_scorer *sc, const struct ds_frame *f, struct ds_e
 		}
 		if ((rc = check_row(row, V, pos, err)))
 			return rc;
+		if (sums)
+			sums[r] = summarise(row, V);
 		if (tok >= 0) {
-			if ((rc = score_row(sc, st, pos, row, V, tok, err)))
+			if ((rc = score_row(sc, st, pos, row, V, sums ? sums[r] : summarise(row, V), tok, err)))
 				return rc;
 			continue;
 		}
@@ -232,6 +276,11 @@ int ds_scorer_logits(struct ds_scorer *sc, const struct ds_frame *f, struct ds_e
 		memcpy(st->wait[st->nwait++].row, row, V * sizeof(float));
 	}
 	return 0;
+}
+
+int ds_scorer_logits(struct ds_scorer *sc, const struct ds_frame *f, struct ds_error *err)
+{
+	return scorer_logits(sc, f, NULL, err);
 }
 
 static int cmp_token(const void *a, const void *b)
@@ -449,6 +498,8 @@ struct values {
 
 struct ds_kl {
 	struct ds_scorer *base, *run;
+	struct row_sum *sb, *sx;	/* the rows of the frame pair in hand */
+	size_t scap;
 	struct values kld, dp;
 	size_t agree;
 	size_t ntok;
@@ -479,6 +530,8 @@ void ds_kl_free(struct ds_kl *kl)
 		return;
 	ds_scorer_free(kl->base);
 	ds_scorer_free(kl->run);
+	free(kl->sb);
+	free(kl->sx);
 	free(kl->kld.v);
 	free(kl->dp.v);
 	free(kl);
@@ -505,14 +558,21 @@ int ds_kl_logits(struct ds_kl *kl, const struct ds_frame *base, const struct ds_
 				    base->shape[0], base->shape[1], ds_dtype_short(base->dtype),
 				    (unsigned long long)f->seq, (unsigned long long)f->pos,
 				    f->shape[0], f->shape[1], ds_dtype_short(f->dtype));
-	/* the scorers validate shape and values; both see the same frames */
-	if ((rc = ds_scorer_logits(kl->base, base, err)) || (rc = ds_scorer_logits(kl->run, f, err)))
+	if ((rc = check_frame(f, err)))	/* before sizing by its rows */
+		return rc;
+	if (rows > kl->scap) {
+		kl->sb = ds_xrealloc(kl->sb, rows * sizeof(*kl->sb));
+		kl->sx = ds_xrealloc(kl->sx, rows * sizeof(*kl->sx));
+		kl->scap = rows;
+	}
+	/* the scorers validate shape and values, and summarise each row */
+	if ((rc = scorer_logits(kl->base, base, kl->sb, err)) || (rc = scorer_logits(kl->run, f, kl->sx, err)))
 		return rc;
 	for (uint64_t r = 0; r < rows; r++) {
 		const float *b = (const float *)base->data + r * V, *x = (const float *)f->data + r * V;
 
-		push(&kl->kld, ds_kl_divergence(b, x, V));
-		kl->agree += ds_argmax(b, V) == ds_argmax(x, V);
+		push(&kl->kld, kl_from(b, x, V, kl->sb[r].lse, kl->sx[r].lse));
+		kl->agree += kl->sb[r].best == kl->sx[r].best;
 	}
 	return 0;
 }
