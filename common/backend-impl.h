@@ -17,7 +17,6 @@ struct ds_backend_ops {
 		   float *logits, struct ds_error *err);
 	int (*route)(void *impl, const struct ds_fwd_batch *batch, long layer, const float *hidden, int from_input,
 		     int32_t *ids, float *weights, struct ds_error *err);
-	long (*seq_len)(void *impl, uint64_t seq, int mtp);
 	void (*end_seq)(void *impl, uint64_t seq);
 	void (*set_hooks)(void *impl, const struct ds_fwd_hooks *h);
 	void (*free)(void *impl);

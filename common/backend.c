@@ -93,11 +93,6 @@ int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, lon
 	return b->ops->route(b->impl, batch, layer, hidden, from_input, ids, weights, err);
 }
 
-long ds_backend_seq_len(struct ds_backend *b, uint64_t seq, int mtp)
-{
-	return b->ops->seq_len(b->impl, seq, mtp);
-}
-
 void ds_backend_end_seq(struct ds_backend *b, uint64_t seq)
 {
 	b->ops->end_seq(b->impl, seq);

@@ -90,8 +90,6 @@ int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const
  * entering the layer (its attention then runs and extends the cache). */
 int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, long layer, const float *hidden,
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err);
-/* Number of positions cached for seq (0 when none); mtp: the MTP cache. */
-long ds_backend_seq_len(struct ds_backend *b, uint64_t seq, int mtp);
 /* Forget a sequence (CONTROL END / RESET). */
 void ds_backend_end_seq(struct ds_backend *b, uint64_t seq);
 

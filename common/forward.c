@@ -594,13 +594,6 @@ int ds_forward_route(struct ds_forward *f, const struct ds_fwd_batch *batch, lon
 	return 0;
 }
 
-long ds_forward_seq_len(struct ds_forward *f, uint64_t seq, int mtp)
-{
-	const struct ds_kv_seq *s = ds_kv_find(mtp ? &f->kv_mtp : &f->kv, seq);
-
-	return s ? s->len : 0;
-}
-
 void ds_forward_end_seq(struct ds_forward *f, uint64_t seq)
 {
 	ds_kv_drop(&f->kv, seq);

@@ -43,7 +43,6 @@ int ds_forward_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, const
 		   const int32_t *next_tokens, float *logits, struct ds_error *err);
 int ds_forward_route(struct ds_forward *f, const struct ds_fwd_batch *batch, long layer, const float *hidden,
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err);
-long ds_forward_seq_len(struct ds_forward *f, uint64_t seq, int mtp);
 void ds_forward_end_seq(struct ds_forward *f, uint64_t seq);
 
 /* Embedding rows: out[r] = embed[ids[r]] as f32.  EX_DATAERR naming the

@@ -77,8 +77,6 @@ const struct ds_kernels *ds_kernels(void);
 /* A specific set ("generic", "avx2", "avx512", "avx512bf16"), or NULL when
  * this CPU cannot run it. */
 const struct ds_kernels *ds_kernels_named(const char *name);
-/* Make `k` the set ds_kernels() returns (tests compare the sets). */
-void ds_kernels_use(const struct ds_kernels *k);
 
 /* Floats of scratch one ds_matmul call on w needs. */
 size_t ds_matmul_scratch(const struct ds_mat *w);

@@ -32,11 +32,6 @@ static int cpu_route(void *impl, const struct ds_fwd_batch *batch, long layer, c
 	return ds_forward_route(impl, batch, layer, hidden, from_input, ids, weights, err);
 }
 
-static long cpu_seq_len(void *impl, uint64_t seq, int mtp)
-{
-	return ds_forward_seq_len(impl, seq, mtp);
-}
-
 static void cpu_end_seq(void *impl, uint64_t seq)
 {
 	ds_forward_end_seq(impl, seq);
@@ -53,7 +48,7 @@ static void cpu_free(void *impl)
 }
 
 static const struct ds_backend_ops cpu_ops = {
-	"cpu", cpu_check, cpu_layers, cpu_head, cpu_mtp, cpu_route, cpu_seq_len, cpu_end_seq, cpu_set_hooks, cpu_free,
+	"cpu", cpu_check, cpu_layers, cpu_head, cpu_mtp, cpu_route, cpu_end_seq, cpu_set_hooks, cpu_free,
 };
 
 int ds_backend_cpu_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,

@@ -238,9 +238,3 @@ const struct ds_kernels *ds_kernels(void)
 		current = ds_kernels_named(order[i]);
 	return current;
 }
-
-void ds_kernels_use(const struct ds_kernels *k)
-{
-	fp8_bf16_tables();
-	current = k;
-}
