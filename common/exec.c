@@ -98,29 +98,28 @@ static void many_item(void *arg, long item, int thread)
 void ds_exec_matmul_many(struct ds_exec *x, const struct ds_matmul_job *jobs, long njobs)
 {
 	struct many_ctx c = { x, jobs, njobs, NULL, NULL };
-	long local[9];
+	size_t need = (size_t)(2 * njobs + 1);
+	long local[9], *idx = local;	/* up to 4 jobs index on the stack */
 	double macs = 0;
 
 	if (njobs <= 0)
 		return;
-	if (njobs <= 4) {
-		c.first = local;
-		c.chunks = local + njobs + 1;
-	} else if ((size_t)(2 * njobs + 1) > x->icap) {
-		long *p = realloc(x->ibuf, (size_t)(2 * njobs + 1) * sizeof(long));
+	if (need > sizeof(local) / sizeof(local[0])) {
+		if (need > x->icap) {
+			long *p = realloc(x->ibuf, need * sizeof(long));
 
-		if (!p) {	/* no room for the index: one job at a time */
-			for (long i = 0; i < njobs; i++)
-				ds_exec_matmul_many(x, jobs + i, 1);
-			return;
+			if (!p) {	/* no room for the index: one job at a time */
+				for (long i = 0; i < njobs; i++)
+					ds_exec_matmul_many(x, jobs + i, 1);
+				return;
+			}
+			x->ibuf = p;
+			x->icap = need;
 		}
-		x->ibuf = p;
-		x->icap = (size_t)(2 * njobs + 1);
+		idx = x->ibuf;
 	}
-	if (njobs > 4) {
-		c.first = x->ibuf;
-		c.chunks = x->ibuf + njobs + 1;
-	}
+	c.first = idx;
+	c.chunks = idx + njobs + 1;
 	c.first[0] = 0;
 	for (long i = 0; i < njobs; i++) {
 		long j0 = jobs[i].n0, j1 = jobs[i].n1 ? jobs[i].n1 : jobs[i].w->rows;
