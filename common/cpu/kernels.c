@@ -56,20 +56,17 @@ int ds_mat_valid(const struct ds_mat *w)
 	}
 }
 
-static const void *row_ptr(const struct ds_mat *w, long n)
-{
-	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
-}
-
 float ds_mat_get(const struct ds_mat *w, long n, long k)
 {
+	long i = n * w->ld + k;
+
 	switch (w->dtype) {
 	case DS_F32:
 	case DS_F16:
 	case DS_BF16:
-		return ds_weight_f32(w->dtype, row_ptr(w, n), k);
+		return ds_weight_f32(w->dtype, w->data, i);
 	case DS_F8_E4M3:
-		return ds_weight_f32(w->dtype, row_ptr(w, n), k) *
+		return ds_weight_f32(w->dtype, w->data, i) *
 		       w->scale[(n / DS_FP8_BLOCK) * w->scale_ld + k / DS_FP8_BLOCK];
 	default:
 		return 0;
@@ -124,6 +121,11 @@ static float dot_generic(enum ds_dtype dt, const void *row, const float *x, long
 	for (; k < K; k++)
 		acc[k & 7] += ds_weight_f32(dt, row, k) * x[k];
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static const void *row_ptr(const struct ds_mat *w, long n)
+{
+	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
 }
 
 /* y[r*ldy + (n - n0)] = x[r] . W[n] (FP8: the unscaled bytes) */
