@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "score.h"
 #include "stream.h"
+#include "toolio.h"
 
 struct score_opts {
 	int requests;
@@ -38,19 +39,6 @@ static const struct ds_tool tool = {
 	"A sequence is reported at its CONTROL END/RESET or at the end of input.",
 	options,
 };
-
-static FILE *open_file(const char *path, const char **name)
-{
-	FILE *fp;
-
-	*name = "stdin";
-	if (!strcmp(path, "-"))
-		return stdin;
-	if (!(fp = fopen(path, "rb")))
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", path);
-	*name = path;
-	return fp;
-}
 
 static void print_json(cJSON *o)
 {
@@ -109,15 +97,13 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	argc = ds_cli_parse(&tool, argc, &argv);
-	if (argc > 1)
-		ds_usage_error("one input file at most");
 	if (opt.kl && (opt.requests || opt.brief))
 		ds_usage_error("--kl does not mix with --requests or --brief");
-	in = open_file(argc ? argv[0] : "-", &name);
+	in = ds_tool_input(argc, argv, &name);
 	if (opt.kl && !strcmp(opt.kl, "-"))
 		ds_usage_error("BASE must be a file; the run's frames come on standard input");
 	if (opt.kl) {
-		base = open_file(opt.kl, &bname);
+		base = ds_tool_open(opt.kl, &bname);
 		ds_reader_init(&rb, base, bname);
 		kl = ds_kl_new();
 	} else {
@@ -167,7 +153,6 @@ int main(int argc, char **argv)
 	ds_kl_free(kl);
 	if (base)
 		fclose(base);
-	if (in != stdin)
-		fclose(in);
+	ds_tool_finish(in);
 	return 0;
 }
