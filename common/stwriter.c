@@ -34,9 +34,6 @@ int ds_stw_add(struct ds_stwriter *w, const char *name, enum ds_dtype dtype, int
 	if (ndim < 0 || ndim > DS_MAX_DIMS || ds_shape_numel(shape, ndim, &numel) ||
 	    __builtin_mul_overflow((uint64_t)numel, (uint64_t)ds_dtype_size(dtype), &nbytes))
 		return ds_error_set(err, EX_DATAERR, "tensor '%s': bad shape", name), -1;
-	for (int i = 0; i < w->ntensors; i++)
-		if (!strcmp(w->t[i].name, name))
-			return ds_error_set(err, EX_DATAERR, "tensor '%s' declared twice", name), -1;
 	if (w->ntensors == w->cap) {
 		int cap = w->cap ? 2 * w->cap : 64;
 		void *p = realloc(w->t, (size_t)cap * sizeof(*w->t));
@@ -127,32 +124,53 @@ static void put_str(struct buf *b, const char *s)
 	put(b, "\"", 1);
 }
 
-static struct ds_stw_tensor *sort_base;
-
-static int cmp_layout(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b)
 {
-	const struct ds_stw_tensor *x = &sort_base[*(const int *)a], *y = &sort_base[*(const int *)b];
-	size_t sx = ds_dtype_size(x->dtype), sy = ds_dtype_size(y->dtype);
+	return strcmp((*(struct ds_stw_tensor *const *)a)->name, (*(struct ds_stw_tensor *const *)b)->name);
+}
 
-	if (sx != sy)
-		return sx > sy ? -1 : 1;
-	return strcmp(x->name, y->name);
+/* The data order into order[]: by element size, largest first, then by
+ * name.  One sort by name (which also finds a name declared twice), then a
+ * stable pass per element size (1, 2, 4 or 8 bytes). */
+static int layout(const struct ds_stwriter *w, struct ds_stw_tensor **order, struct ds_error *err)
+{
+	struct ds_stw_tensor **byname = malloc(((size_t)w->ntensors + 1) * sizeof(*byname));
+	int k = 0;
+
+	if (!byname)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	for (int i = 0; i < w->ntensors; i++)
+		byname[i] = &w->t[i];
+	qsort(byname, (size_t)w->ntensors, sizeof(*byname), cmp_name);
+	for (int i = 1; i < w->ntensors; i++)
+		if (!strcmp(byname[i - 1]->name, byname[i]->name)) {
+			free(byname);
+			return ds_error_set(err, EX_DATAERR, "tensor '%s' declared twice", byname[i]->name);
+		}
+	for (size_t size = 8; size; size >>= 1)
+		for (int i = 0; i < w->ntensors; i++)
+			if (ds_dtype_size(byname[i]->dtype) == size)
+				order[k++] = byname[i];
+	free(byname);
+	if (k != w->ntensors)
+		return ds_error_set(err, EX_SOFTWARE, "an element size other than 1, 2, 4 or 8 bytes");
+	return 0;
 }
 
 int ds_stw_create(struct ds_stwriter *w, const char *path, struct ds_error *err)
 {
 	struct buf b = { 0 };
-	int *order = malloc(((size_t)w->ntensors + 1) * sizeof(int));
+	struct ds_stw_tensor **order = malloc(((size_t)w->ntensors + 1) * sizeof(*order));
 	uint64_t at = 0;
 	char num[64];
 	int rc = 0;
 
 	if (!order)
 		return ds_error_set(err, EX_OSERR, "out of memory");
-	for (int i = 0; i < w->ntensors; i++)
-		order[i] = i;
-	sort_base = w->t;	/* qsort has no context argument in C11 */
-	qsort(order, (size_t)w->ntensors, sizeof(int), cmp_layout);
+	if ((rc = layout(w, order, err))) {
+		free(order);
+		return rc;
+	}
 	puts_(&b, "{");
 	if (w->nmeta) {
 		puts_(&b, "\"__metadata__\":{");
@@ -166,7 +184,7 @@ int ds_stw_create(struct ds_stwriter *w, const char *path, struct ds_error *err)
 		puts_(&b, "}");
 	}
 	for (int k = 0; k < w->ntensors; k++) {
-		struct ds_stw_tensor *t = &w->t[order[k]];
+		struct ds_stw_tensor *t = order[k];
 		if (k || w->nmeta)
 			puts_(&b, ",");
 		put_str(&b, t->name);

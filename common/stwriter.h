@@ -13,7 +13,8 @@
  * The writer owns copies of the names; ds_stw_release() frees everything
  * (and closes the file if still open).  Errors: EX_CANTCREAT (73) when the
  * file cannot be created, EX_IOERR on a failed write, EX_DATAERR for a bad
- * declaration (unknown dtype, bad shape, duplicate name).
+ * declaration (unknown dtype or bad shape from ds_stw_add; a name declared
+ * twice from ds_stw_create, before the file is touched).
  */
 #ifndef DS_STWRITER_H
 #define DS_STWRITER_H
@@ -45,7 +46,8 @@ struct ds_stwriter {
 };
 
 void ds_stw_init(struct ds_stwriter *w);
-/* Declare a tensor; returns its id (>= 0) or -1 with err set. */
+/* Declare a tensor; returns its id (>= 0) or -1 with err set.  Names are
+ * checked for uniqueness once, by ds_stw_create. */
 int ds_stw_add(struct ds_stwriter *w, const char *name, enum ds_dtype dtype, int ndim,
 	       const int64_t *shape, struct ds_error *err);
 /* A __metadata__ string pair. */
