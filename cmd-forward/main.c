@@ -187,8 +187,7 @@ int main(int argc, char **argv)
 			ds_backend_end_seq(b, f.seq);
 			ds_mtp_join_drop(&join, f.seq);
 		}
-		if (ds_write_frame(&w, &f, &err))
-			ds_die_error(&err);
+		ds_tool_write(&w, &f);
 	}
 	if (rc != 0)
 		ds_die_error(&err);
