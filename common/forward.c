@@ -126,37 +126,28 @@ static int alloc_buffers(struct ds_forward *f, struct ds_error *err)
 int ds_forward_new(struct ds_forward **out, const struct ds_model *m, const struct ds_backend_opts *o,
 		   struct ds_error *err)
 {
-	struct ds_forward *f = calloc(1, sizeof(*f));
+	struct ds_forward *f;
 	int rc;
 
 	*out = NULL;
-	if (!f)
+	if (o->first < 0 || o->last > m->L || o->first > o->last)
+		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
+				    m->L);
+	for (long i = o->first; i < o->last; i++)
+		if (!m->layers || !m->layers[i].loaded)
+			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
+	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm))
+		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
+	if (!(f = calloc(1, sizeof(*f))))
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	f->m = m;
 	f->first = o->first;
 	f->last = o->last;
 	f->max_rows = o->max_rows > 0 ? o->max_rows : DEFAULT_ROWS;
-	if (o->first < 0 || o->last > m->L || o->first > o->last) {
-		free(f);
-		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
-				    m->L);
-	}
-	for (long i = o->first; i < o->last; i++)
-		if (!m->layers || !m->layers[i].loaded) {
-			free(f);
-			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
-		}
-	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm)) {
-		free(f);
-		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
-	}
-	if ((rc = ds_exec_init(&f->x, o->threads, err))) {
-		free(f);
-		return rc;
-	}
 	ds_kv_init(&f->kv, o->last - o->first, m->rkv + m->dr, m->cfg.max_position_embeddings);
 	ds_kv_init(&f->kv_mtp, o->mtp ? 1 : 0, m->rkv + m->dr, m->cfg.max_position_embeddings);
-	if ((rc = ds_rope_init(&f->rope, &m->cfg, err)) ||
+	/* ds_forward_free takes a half-built f (every part released or empty) */
+	if ((rc = ds_exec_init(&f->x, o->threads, err)) || (rc = ds_rope_init(&f->rope, &m->cfg, err)) ||
 	    (m->E > 0 && (rc = ds_router_init(&f->router, &m->cfg, err))) || (rc = alloc_buffers(f, err))) {
 		ds_forward_free(f);
 		return rc;
