@@ -135,26 +135,24 @@ static int cmp_name(const void *a, const void *b)
 static int layout(const struct ds_stwriter *w, struct ds_stw_tensor **order, struct ds_error *err)
 {
 	struct ds_stw_tensor **byname = malloc(((size_t)w->ntensors + 1) * sizeof(*byname));
-	int k = 0;
+	int k = 0, rc = 0;
 
 	if (!byname)
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	for (int i = 0; i < w->ntensors; i++)
 		byname[i] = &w->t[i];
 	qsort(byname, (size_t)w->ntensors, sizeof(*byname), cmp_name);
-	for (int i = 1; i < w->ntensors; i++)
-		if (!strcmp(byname[i - 1]->name, byname[i]->name)) {
-			free(byname);
-			return ds_error_set(err, EX_DATAERR, "tensor '%s' declared twice", byname[i]->name);
-		}
-	for (size_t size = 8; size; size >>= 1)
+	for (int i = 1; i < w->ntensors && !rc; i++)
+		if (!strcmp(byname[i - 1]->name, byname[i]->name))
+			rc = ds_error_set(err, EX_DATAERR, "tensor '%s' declared twice", byname[i]->name);
+	for (size_t size = 8; size && !rc; size >>= 1)
 		for (int i = 0; i < w->ntensors; i++)
 			if (ds_dtype_size(byname[i]->dtype) == size)
 				order[k++] = byname[i];
 	free(byname);
-	if (k != w->ntensors)
-		return ds_error_set(err, EX_SOFTWARE, "an element size other than 1, 2, 4 or 8 bytes");
-	return 0;
+	if (!rc && k != w->ntensors)
+		rc = ds_error_set(err, EX_SOFTWARE, "an element size other than 1, 2, 4 or 8 bytes");
+	return rc;
 }
 
 int ds_stw_create(struct ds_stwriter *w, const char *path, struct ds_error *err)

@@ -9,13 +9,16 @@
  *   - a sharded FP8 tiny-v3 checkpoint written, loaded and compared tensor
  *     by tensor with what the generator meant (regenerated, and checked
  *     against the f32 source); the index names every tensor once; the
- *     model digest does not depend on thread count or shard size.
+ *     model digest does not depend on thread count or shard size;
+ *   - the safetensors writer's layout (element size, then name) and its
+ *     refusal of a name declared twice, even with another dtype.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "ckdigest.h"
@@ -24,6 +27,7 @@
 #include "mkmodel.h"
 #include "prng.h"
 #include "safetensors.h"
+#include "stwriter.h"
 #include "testhelp.h"
 
 static void test_conversions(void)
@@ -459,6 +463,52 @@ static void test_sizes(void)
 	      ds_mk_parse_size("5 G", &v));
 }
 
+static void test_writer(void)
+{
+	static const struct { const char *name; enum ds_dtype dt; } decl[] = {
+		{ "b", DS_F32 }, { "a", DS_BF16 }, { "a2", DS_F32 }, { "c", DS_U8 }, { "z", DS_F64 },
+	};
+	static const char *const want[] = { "z", "a2", "b", "a", "c" };
+	char dir[256], path[300];
+	struct ds_stwriter w;
+	struct ds_st_file f;
+	struct ds_error err = { 0 };
+	int64_t shape[1] = { 3 };
+	int ok = 1, rc;
+
+	snprintf(dir, sizeof(dir), "%s/dstest-stw-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir)) {
+		check("mkdtemp", 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/w.safetensors", dir);
+	ds_stw_init(&w);
+	for (int i = 0; i < 5; i++)
+		ok &= ds_stw_add(&w, decl[i].name, decl[i].dt, 1, shape, &err) == i;
+	ok &= ds_stw_create(&w, path, &err) == 0 && ds_stw_close(&w, &err) == 0;
+	ds_stw_release(&w);
+	check("writer: five tensors declared and written", ok);
+	rc = ds_st_open(&f, path, &err);
+	check("writer: the file opens", rc == 0);
+	if (!rc) {
+		for (int i = 0; i < 5 && i < f.ntensors; i++)
+			ok &= !strcmp(f.tensors[i].name, want[i]) && ds_st_aligned(&f.tensors[i]) &&
+			      (i == 0 || f.tensors[i].offset == f.tensors[i - 1].offset + f.tensors[i - 1].nbytes);
+		check("writer: data ordered by element size, then name, each aligned", ok && f.ntensors == 5);
+		ds_st_release(&f);
+	}
+	unlink(path);
+
+	ds_stw_init(&w);
+	ok = ds_stw_add(&w, "x", DS_F32, 1, shape, &err) == 0 && ds_stw_add(&w, "y", DS_F32, 1, shape, &err) == 1 &&
+	     ds_stw_add(&w, "x", DS_BF16, 1, shape, &err) == 2;
+	rc = ds_stw_create(&w, path, &err);
+	check("writer: a name declared twice (other dtype) is refused before the file is made",
+	      ok && rc == EX_DATAERR && strstr(err.msg, "'x' declared twice") && access(path, F_OK) != 0);
+	ds_stw_release(&w);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_conversions();
@@ -466,6 +516,7 @@ int main(void)
 	test_fp8_blocks();
 	test_plan();
 	test_sizes();
+	test_writer();
 	test_roundtrip();
 	return test_done();
 }
