@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "tokenize.h"
+#include "toolio.h"
 
 static const char *const formats[] = { "frames", "text", NULL };
 static const char *const templates[] = { "v3", "r1", NULL };
@@ -44,12 +45,10 @@ static const struct ds_tool tool = {
 	options,
 };
 
-static void check_options(int npos)
+static void check_options(void)
 {
 	int modes = opt.decode + opt.jsonl + opt.chat;
 
-	if (npos > 1)
-		ds_usage_error("at most one input file");
 	if (modes > 1)
 		ds_usage_error("-d, --jsonl and --chat exclude each other");
 	if (opt.tokenizer && opt.model)
@@ -108,11 +107,8 @@ int main(int argc, char **argv)
 	struct tok_job j = { .o = &opt };
 	int npos = ds_cli_parse(&tool, argc, &argv);
 
-	check_options(npos);
-	j.in_name = npos && strcmp(argv[0], "-") ? argv[0] : "stdin";
-	j.in = npos && strcmp(argv[0], "-") ? fopen(argv[0], "rb") : stdin;
-	if (!j.in)
-		ds_die(EX_NOINPUT, "cannot open '%s': %m", argv[0]);
+	check_options();
+	j.in = ds_tool_input(npos, argv, &j.in_name);
 	if (opt.format == FMT_FRAMES && !opt.decode && !opt.jsonl && !opt.render)
 		ds_refuse_binary_tty();
 	load(&j, &cfg);
@@ -124,11 +120,10 @@ int main(int argc, char **argv)
 		tok_run_chat(&j);
 	else
 		tok_run_encode(&j);
-	if (j.in != stdin)
-		fclose(j.in);
 	ds_tokenizer_free(j.tok);
 	ds_tok_config_release(&cfg);
-	if (fflush(stdout) || ferror(stdout))
-		ds_die(EX_IOERR, "write error: %m");
+	if (ferror(stdout))	/* a text write failed earlier (ds_tool_finish only flushes) */
+		ds_die(EX_IOERR, "write error");
+	ds_tool_finish(j.in);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "stream.h"
 #include "textio.h"
 #include "tokenize.h"
+#include "toolio.h"
 #include "utf8.h"
 
 /* ---- writing ids: TOKENS frames (seq 0, pos running) or text ---- */
@@ -34,8 +35,6 @@ static void emit_init(struct emitter *e, int format)
 /* Write ids; `last` ends the document (FINAL frame, or the newline). */
 static void emit(struct emitter *e, const struct ds_ids *ids, int last)
 {
-	struct ds_error err = { 0 };
-
 	if (e->format == FMT_TEXT) {
 		for (size_t i = 0; i < ids->n; i++)
 			printf(e->printed++ ? " %d" : "%d", (int)ids->v[i]);
@@ -58,8 +57,7 @@ static void emit(struct emitter *e, const struct ds_ids *ids, int last)
 	e->f.pos = e->pos;
 	e->f.flags = last ? DS_FLAG_FINAL : 0;
 	e->pos += ids->n;
-	if (ds_write_frame(&e->w, &e->f, &err))
-		ds_die_error(&err);
+	ds_tool_write(&e->w, &e->f);
 	if (last)
 		e->pos = 0;
 }
