@@ -117,60 +117,43 @@ struct flags {
 	int is_first, is_tool, is_output_first;
 };
 
-static int calls_v3(struct ctx *c, struct flags *f, const cJSON *m)
-{
-	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), *tool;
-
-	f->is_tool = 0;
-	if (!calls)
-		return 0;	/* iterating Undefined renders nothing */
-	if (!cJSON_IsArray(calls))
-		return ds_error_set(c->err, EX_DATAERR, "message %d: 'tool_calls' is not a list", c->index);
-	cJSON_ArrayForEach(tool, calls) {
-		if (!f->is_first) {
-			put(&c->o, "<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>");
-			if (put_call(c, tool))
-				return c->err->code;
-			f->is_first = 1;
-		} else {
-			put(&c->o, "\n<｜tool▁call▁begin｜>");
-			if (put_call(c, tool))
-				return c->err->code;
-			put(&c->o, "<｜tool▁calls▁end｜><｜end▁of▁sentence｜>");
-		}
-	}
-	return 0;
-}
-
-static int calls_r1(struct ctx *c, struct flags *f, const cJSON *m)
+/* An assistant message's tool calls.  The templates differ in three
+ * places: V3 renders nothing when tool_calls is missing (R1 comes here only
+ * when it is present); R1 writes the message's content, unless null, before
+ * the first call; V3 closes the list after every call but the first (a
+ * quirk kept), R1 once after the last. */
+static int tool_calls(struct ctx *c, struct flags *f, const cJSON *m, enum ds_chat_template which)
 {
 	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), *tool;
 	const char *content;
 
 	f->is_tool = 0;
+	if (!calls && which == DS_CHAT_V3)
+		return 0;	/* iterating Undefined renders nothing */
 	if (!cJSON_IsArray(calls))
 		return ds_error_set(c->err, EX_DATAERR, "message %d: 'tool_calls' is not a list", c->index);
 	cJSON_ArrayForEach(tool, calls) {
-		if (!f->is_first) {
-			if (is_none(m, "content")) {
-				put(&c->o, "<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>");
-			} else {
+		int first = !f->is_first;
+
+		if (first) {
+			put(&c->o, "<｜Assistant｜>");
+			if (which == DS_CHAT_R1 && !is_none(m, "content")) {
 				if (need_str(c, m, "content", &content))
 					return c->err->code;
-				put(&c->o, "<｜Assistant｜>");
 				put(&c->o, content);
-				put(&c->o, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>");
 			}
-			if (put_call(c, tool))
-				return c->err->code;
+			put(&c->o, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>");
 			f->is_first = 1;
 		} else {
 			put(&c->o, "\n<｜tool▁call▁begin｜>");
-			if (put_call(c, tool))
-				return c->err->code;
 		}
+		if (put_call(c, tool))
+			return c->err->code;
+		if (which == DS_CHAT_V3 && !first)
+			put(&c->o, "<｜tool▁calls▁end｜><｜end▁of▁sentence｜>");
 	}
-	put(&c->o, "<｜tool▁calls▁end｜><｜end▁of▁sentence｜>");
+	if (which == DS_CHAT_R1)
+		put(&c->o, "<｜tool▁calls▁end｜><｜end▁of▁sentence｜>");
 	return 0;
 }
 
@@ -199,7 +182,7 @@ static int message(struct ctx *c, struct flags *f, const cJSON *m, enum ds_chat_
 		int calls = which == DS_CHAT_V3 ? is_none(m, "content")
 						: cJSON_GetObjectItemCaseSensitive(m, "tool_calls") != NULL;
 		if (calls)
-			return which == DS_CHAT_V3 ? calls_v3(c, f, m) : calls_r1(c, f, m);
+			return tool_calls(c, f, m, which);
 		if (need_str(c, m, "content", &content))
 			return c->err->code;
 		if (f->is_tool) {
