@@ -55,7 +55,7 @@ struct ds_matmul_job {
 void ds_exec_run(struct ds_exec *x, long nitems, ds_pool_fn *fn, void *ctx, double macs);
 
 /* Run all jobs at once on the pool (scratch must hold
- * ds_matmul_scratch() of every FP8 weight). */
+ * ds_matmul_scratch() of every weight: FP8, and BF16 for avx512bf16). */
 void ds_exec_matmul_many(struct ds_exec *x, const struct ds_matmul_job *jobs, long njobs);
 void ds_exec_matmul(struct ds_exec *x, const struct ds_mat *w, const float *in, long ldin, long nrows,
 		    float *out, long ldout);

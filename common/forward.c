@@ -118,6 +118,7 @@ static int alloc_buffers(struct ds_forward *f, struct ds_error *err)
 	f->jobs = calloc((size_t)(2 * (m->E + 1) + 2), sizeof(*f->jobs));
 	if (!f->jobs)
 		return ds_error_set(err, EX_OSERR, "out of memory");
+	/* at least ds_matmul_scratch() of the widest matrix, whatever its dtype */
 	if ((rc = ds_exec_reserve(&f->x, (size_t)DS_MATMUL_XCHUNK * (size_t)(maxcols + 32), err)))
 		return rc;
 	return ds_mla_buf_reserve(&f->mb, m, f->x.nthreads, f->max_rows, 1, err);
