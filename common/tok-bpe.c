@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prng.h"
 #include "tok-impl.h"
 
 #define NO_RANK UINT32_MAX
@@ -18,16 +19,8 @@
 #define CACHE_SLOTS (1u << 16)
 #define CACHE_MAX_KEY 256	/* longer pre-tokens are not cached */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x7fb5d329728ea185ull;
-	x ^= x >> 27;
-	x *= 0x81dadef4bc2dd44dull;
-	x ^= x >> 33;
-	return x;
-}
-
+/* Table hashes end in prng.h's 64-bit finaliser (a bijection that spreads
+ * every input bit); only the tables' layout depends on it, never an id. */
 uint64_t tok_hash(const uint8_t *s, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -45,7 +38,7 @@ uint64_t tok_hash(const uint8_t *s, size_t n)
 		memcpy(&w, s, n);
 		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	}
-	return mix64(h);
+	return ds_prng_mix(h);
 }
 
 /* ---- vocabulary: token bytes -> id ---- */
@@ -124,7 +117,7 @@ void tok_merge_alloc(struct ds_tokenizer *t, size_t n)
 int tok_merge_add(struct ds_tokenizer *t, int32_t a, int32_t b, int32_t id, uint32_t rank)
 {
 	uint64_t k = merge_key(a, b);
-	size_t i = (size_t)mix64(k) & t->mmask;
+	size_t i = (size_t)ds_prng_mix(k) & t->mmask;
 
 	for (;; i = (i + 1) & t->mmask) {
 		if (t->mtab[i].key == k)
@@ -141,7 +134,7 @@ int tok_merge_add(struct ds_tokenizer *t, int32_t a, int32_t b, int32_t id, uint
 static inline const struct tok_merge *merge_find(const struct ds_tokenizer *t, int32_t a, int32_t b)
 {
 	uint64_t k = merge_key(a, b);
-	size_t i = (size_t)mix64(k) & t->mmask;
+	size_t i = (size_t)ds_prng_mix(k) & t->mmask;
 
 	for (;; i = (i + 1) & t->mmask) {
 		if (t->mtab[i].key == k)
