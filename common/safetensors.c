@@ -172,24 +172,21 @@ static int check_tiling(struct range *r, int n, uint64_t data_size, const struct
 	return 0;
 }
 
-static int check_unique(const struct ds_st_file *f, struct ds_error *err)
+/* f->sorted: the tensors by name, which must be unique */
+static int sort_unique(struct ds_st_file *f, struct ds_error *err)
 {
-	const struct ds_tensor_info **p;
-	int rc = 0;
+	const struct ds_tensor_info **p = malloc(((size_t)f->ntensors + 1) * sizeof(*p));
 
-	if (f->ntensors < 2)
-		return 0;
-	p = malloc((size_t)f->ntensors * sizeof(*p));
 	if (!p)
 		return ds_error_set(err, EX_OSERR, "%s: out of memory", f->path);
 	for (int i = 0; i < f->ntensors; i++)
 		p[i] = &f->tensors[i];
 	qsort(p, (size_t)f->ntensors, sizeof(*p), cmp_info_name);
-	for (int i = 1; i < f->ntensors && !rc; i++)
+	f->sorted = p;
+	for (int i = 1; i < f->ntensors; i++)
 		if (!strcmp(p[i - 1]->name, p[i]->name))
-			rc = ds_error_set(err, EX_DATAERR, "%s: duplicate tensor name '%s'", f->path, p[i]->name);
-	free(p);
-	return rc;
+			return ds_error_set(err, EX_DATAERR, "%s: duplicate tensor name '%s'", f->path, p[i]->name);
+	return 0;
 }
 
 static char *stash(char **at, const char *s)
@@ -315,7 +312,7 @@ static int parse_header(struct ds_st_file *f, struct ds_error *err)
 		ranges[f->ntensors].idx = f->ntensors;
 		f->ntensors++;
 	}
-	if ((rc = check_tiling(ranges, f->ntensors, data_size, f, err)) || (rc = check_unique(f, err)))
+	if ((rc = check_tiling(ranges, f->ntensors, data_size, f, err)) || (rc = sort_unique(f, err)))
 		goto out;
 out:
 	free(ranges);
@@ -328,6 +325,7 @@ static void st_free(struct ds_st_file *f)
 {
 	free(f->path);
 	free(f->tensors);
+	free(f->sorted);
 	free(f->meta_keys);
 	free(f->meta_values);
 	free(f->strings);
@@ -477,34 +475,21 @@ static int cmp_info_key(const void *key, const void *elem)
 	return strcmp(key, (*(const struct ds_tensor_info *const *)elem)->name);
 }
 
-/* All tensors of all files, sorted by (name, file). */
-static const struct ds_tensor_info **all_sorted(const struct ds_checkpoint *ck, size_t *n)
+/* The tensor called name in an array sorted by unique names, or NULL. */
+static const struct ds_tensor_info *find_sorted(const struct ds_tensor_info *const *sorted, size_t n,
+						const char *name)
 {
-	const struct ds_tensor_info **p;
-	size_t total = 0, k = 0;
+	const struct ds_tensor_info *const *hit = n ? bsearch(name, sorted, n, sizeof(*sorted), cmp_info_key) : NULL;
 
-	for (int i = 0; i < ck->nfiles; i++)
-		total += (size_t)ck->files[i].ntensors;
-	p = malloc((total + 1) * sizeof(*p));
-	if (!p)
-		return NULL;
-	for (int i = 0; i < ck->nfiles; i++)
-		for (int j = 0; j < ck->files[i].ntensors; j++) {
-			ck->files[i].tensors[j].file = i;
-			p[k++] = &ck->files[i].tensors[j];
-		}
-	qsort(p, total, sizeof(*p), cmp_info_name);
-	*n = total;
-	return p;
+	return hit ? *hit : NULL;
 }
 
 static int open_index(struct ds_checkpoint *ck, const char *index_path, struct ds_error *err)
 {
 	char *text = NULL, *path = NULL;
 	const char **shards = NULL;
-	const struct ds_tensor_info **all = NULL;
 	cJSON *root = NULL, *wm, *e;
-	size_t len = 0, nshards = 0, nall = 0, k = 0;
+	size_t len = 0, nshards = 0, k = 0;
 	int nmap = 0, rc;
 
 	if ((rc = read_small_file(index_path, &text, &len, err)))
@@ -574,31 +559,22 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 				ds_error_prefix(err, "%s names a missing shard", index_path);
 			goto out;
 		}
+		for (int j = 0; j < ck->files[i].ntensors; j++)
+			ck->files[i].tensors[j].file = (int)i;
 		ck->nfiles++;
 		free(path);
 		path = NULL;
 	}
-	all = all_sorted(ck, &nall);
 	ck->sorted = malloc((size_t)nmap * sizeof(*ck->sorted));
-	if (!all || !ck->sorted) {
+	if (!ck->sorted) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
 	cJSON_ArrayForEach(e, wm) {
 		const char **sh = bsearch(&e->valuestring, shards, nshards, sizeof(*shards), cmp_str);
-		int file = (int)(sh - shards);
-		const struct ds_tensor_info *const *hit =
-			bsearch(e->string, all, nall, sizeof(*all), cmp_info_key);
-		const struct ds_tensor_info *found = NULL;
+		const struct ds_st_file *f = &ck->files[sh - shards];
+		const struct ds_tensor_info *found = find_sorted(f->sorted, (size_t)f->ntensors, e->string);
 
-		if (hit) {
-			/* back to the first of the equal names, then find our file */
-			while (hit > all && !strcmp(hit[-1]->name, e->string))
-				hit--;
-			for (; hit < all + nall && !strcmp((*hit)->name, e->string); hit++)
-				if ((*hit)->file == file)
-					found = *hit;
-		}
 		if (!found) {
 			rc = ds_error_set(err, EX_DATAERR, "%s: tensor '%s' is mapped to '%s' but absent from it",
 					  index_path, e->string, e->valuestring);
@@ -616,7 +592,6 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 	rc = 0;
 out:
 	free(path);
-	free(all);
 	free(shards);
 	cJSON_Delete(root);
 	free(text);
@@ -625,7 +600,7 @@ out:
 
 static int open_single(struct ds_checkpoint *ck, const char *file, struct ds_error *err)
 {
-	size_t n;
+	const struct ds_st_file *f;
 	int rc;
 
 	ck->files = calloc(1, sizeof(*ck->files));
@@ -634,10 +609,12 @@ static int open_single(struct ds_checkpoint *ck, const char *file, struct ds_err
 	if ((rc = ds_st_open(&ck->files[0], file, err)))
 		return rc;
 	ck->nfiles = 1;
-	ck->sorted = all_sorted(ck, &n);
+	f = &ck->files[0];
+	ck->ntensors = (size_t)f->ntensors;
+	ck->sorted = malloc((ck->ntensors + 1) * sizeof(*ck->sorted));
 	if (!ck->sorted)
 		return ds_error_set(err, EX_OSERR, "out of memory");
-	ck->ntensors = n;
+	memcpy(ck->sorted, f->sorted, ck->ntensors * sizeof(*ck->sorted));
 	return 0;
 }
 
@@ -725,12 +702,7 @@ int ds_checkpoint_open(struct ds_checkpoint *ck, const char *path, struct ds_err
 
 const struct ds_tensor_info *ds_checkpoint_find(const struct ds_checkpoint *ck, const char *name)
 {
-	const struct ds_tensor_info *const *hit;
-
-	if (!ck->ntensors)
-		return NULL;
-	hit = bsearch(name, ck->sorted, ck->ntensors, sizeof(*ck->sorted), cmp_info_key);
-	return hit ? *hit : NULL;
+	return find_sorted(ck->sorted, ck->ntensors, name);
 }
 
 void ds_checkpoint_release(struct ds_checkpoint *ck)

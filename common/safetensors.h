@@ -55,6 +55,7 @@ struct ds_st_file {
 	int mapped;			/* 1 when map is an mmap to munmap */
 	int ntensors;
 	struct ds_tensor_info *tensors;	/* in header order */
+	const struct ds_tensor_info **sorted;	/* the same by name (unique) */
 	int nmeta;
 	char **meta_keys, **meta_values;	/* __metadata__, strings only */
 	char *strings;			/* backing store for names */
