@@ -102,6 +102,7 @@ struct jcur {
 int tok_jfail(struct jcur *c, const char *what);
 void tok_jws(struct jcur *c);
 int tok_jexpect(struct jcur *c, char ch);
+int tok_jnext(struct jcur *c, char close);
 int tok_jstr(struct jcur *c, const char **s, size_t *n, int *esc);
 long tok_junescape(const char *s, size_t n, uint8_t *out);
 int tok_jskip(struct jcur *c, int depth);

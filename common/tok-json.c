@@ -37,6 +37,18 @@ int tok_jexpect(struct jcur *c, char ch)
 	return 0;
 }
 
+/* After a member or element: 1 when a ',' follows (consumed: another one
+ * comes), 0 when `close` does (consumed), -1 with the error set otherwise. */
+int tok_jnext(struct jcur *c, char close)
+{
+	tok_jws(c);
+	if (c->p < c->end && *c->p == ',') {
+		c->p++;
+		return 1;
+	}
+	return tok_jexpect(c, close) ? -1 : 0;
+}
+
 /* A string: *s and *n span the raw text between the quotes; *esc says whether
  * it holds escapes (then it needs junescape). */
 int tok_jstr(struct jcur *c, const char **s, size_t *n, int *esc)
@@ -135,7 +147,7 @@ int tok_jskip(struct jcur *c, int depth)
 {
 	const char *s;
 	size_t n;
-	int esc;
+	int esc, more;
 
 	if (depth > 64)
 		return tok_jfail(c, "nesting too deep");
@@ -155,18 +167,13 @@ int tok_jskip(struct jcur *c, int depth)
 			c->p++;
 			return 0;
 		}
-		for (;;) {
+		do {
 			if (obj && (tok_jstr(c, &s, &n, &esc) || tok_jexpect(c, ':')))
 				return c->err->code;
 			if (tok_jskip(c, depth + 1))
 				return c->err->code;
-			tok_jws(c);
-			if (c->p < c->end && *c->p == ',') {
-				c->p++;
-				continue;
-			}
-			return tok_jexpect(c, close);
-		}
+		} while ((more = tok_jnext(c, close)) > 0);
+		return more ? c->err->code : 0;
 	}
 	default:
 		while (c->p < c->end && (strchr("+-.eE", *c->p) || (*c->p >= '0' && *c->p <= '9') ||
@@ -218,11 +225,7 @@ int ds_tok_json_member(const char *text, size_t len, const char *key, char **out
 		}
 		if (tok_jskip(&c, 0))
 			return ds_error_set(err, EX_DATAERR, "not valid JSON");
-		tok_jws(&c);
-		if (c.p < c.end && *c.p == ',') {
-			c.p++;
-			continue;
-		}
-		return ds_error_set(err, EX_DATAERR, "no string member \"%s\"", key);
+		if (tok_jnext(&c, '}') <= 0)
+			return ds_error_set(err, EX_DATAERR, "no string member \"%s\"", key);
 	}
 }

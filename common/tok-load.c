@@ -144,6 +144,7 @@ static void add_entry(struct loader *L, int32_t id, const void *s, size_t n, uin
 static int parse_vocab(struct loader *L)
 {
 	struct jcur *c = &L->c;
+	int more;
 
 	if (tok_jexpect(c, '{'))
 		return c->err->code;
@@ -152,7 +153,7 @@ static int parse_vocab(struct loader *L)
 		c->p++;
 		return 0;
 	}
-	for (;;) {
+	do {
 		const char *s;
 		size_t n;
 		int esc;
@@ -181,13 +182,8 @@ static int parse_vocab(struct loader *L)
 			add_entry(L, (int32_t)id, buf + n + 4, (size_t)blen, TOKF_DEFINED);
 		else
 			add_entry(L, (int32_t)id, buf, (size_t)len, TOKF_DEFINED | TOKF_RAW);
-		tok_jws(c);
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			continue;
-		}
-		return tok_jexpect(c, '}');
-	}
+	} while ((more = tok_jnext(c, '}')) > 0);
+	return more ? c->err->code : 0;
 }
 
 /* Char-form piece -> vocab id via the bytes table; -1 when absent. */
@@ -240,6 +236,7 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 {
 	struct jcur *c = &L->c;
 	size_t rank = 0, guess = 0;
+	int more;
 
 	for (const char *q = start; q < end; q++)
 		guess += *q == ',';
@@ -251,7 +248,7 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 	tok_jws(c);
 	if (c->p < c->end && *c->p == ']')
 		return 0;
-	for (;; rank++) {
+	do {
 		const char *a, *b;
 		size_t na, nb;
 		int ea, eb;
@@ -274,16 +271,11 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 			na = (size_t)(sp - a);
 			eb = ea;
 		}
-		if (add_merge(t, L, rank, a, na, ea, b, nb, eb))
+		if (add_merge(t, L, rank++, a, na, ea, b, nb, eb))
 			return c->err->code;
-		tok_jws(c);
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			continue;
-		}
-		t->n_merges = rank + 1;
-		return tok_jexpect(c, ']');
-	}
+	} while ((more = tok_jnext(c, ']')) > 0);
+	t->n_merges = rank;
+	return more ? c->err->code : 0;
 }
 
 static int cfg_fail(struct loader *L, const char *fmt, const char *what)
@@ -331,10 +323,11 @@ static int check_model_member(struct ds_tokenizer *t, struct loader *L, const ch
 static int parse_model(struct ds_tokenizer *t, struct loader *L, const char **ms, const char **me)
 {
 	struct jcur *c = &L->c;
+	int more;
 
 	if (tok_jexpect(c, '{'))
 		return c->err->code;
-	for (;;) {
+	do {
 		const char *k, *vs;
 		size_t kn;
 		int esc;
@@ -366,13 +359,8 @@ static int parse_model(struct ds_tokenizer *t, struct loader *L, const char **ms
 			if (rc)
 				return rc;
 		}
-		tok_jws(c);
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			continue;
-		}
-		return tok_jexpect(c, '}');
-	}
+	} while ((more = tok_jnext(c, '}')) > 0);
+	return more ? c->err->code : 0;
 }
 
 static int add_step_split(struct ds_tokenizer *t, struct loader *L, const cJSON *j)
@@ -587,11 +575,11 @@ static int load_text(struct ds_tokenizer *t, struct loader *L)
 	const char *span[4][2] = { { 0 } };
 	const char *ms = NULL, *me = NULL;
 	struct jcur *c = &L->c;
-	int have_model = 0;
+	int have_model = 0, more;
 
 	if (tok_jexpect(c, '{'))
 		return c->err->code;
-	for (;;) {
+	do {
 		const char *k, *vs;
 		size_t kn;
 		int esc;
@@ -613,15 +601,9 @@ static int load_text(struct ds_tokenizer *t, struct loader *L)
 					span[i][1] = c->p;
 				}
 		}
-		tok_jws(c);
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			continue;
-		}
-		if (tok_jexpect(c, '}'))
-			return c->err->code;
-		break;
-	}
+	} while ((more = tok_jnext(c, '}')) > 0);
+	if (more)
+		return c->err->code;
 	if (!have_model || !ms)
 		return cfg_fail(L, "%s", "no model with merges");
 	if (load_members(t, L, span) || build_tables(t, L))
