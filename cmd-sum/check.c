@@ -191,7 +191,7 @@ static void check_line(struct checker *c, char *line)
 	if (!escaped && !strncmp(what, "tensor ", 7)) {
 		long i;
 		need_model(c);
-		i = ds_ckdigest_index(&c->ck, what + 7);
+		i = ds_checkpoint_index(&c->ck, what + 7);
 		if (i < 0) {
 			ds_warn("tensor '%s' is not in '%s'", what + 7, c->model_path);
 			printf("%s: FAILED open or read\n", what);

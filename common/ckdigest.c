@@ -90,20 +90,3 @@ void ds_ckdigest_model(const struct ds_checkpoint *ck, const uint8_t (*digests)[
 	}
 	ds_hash_final(&h, out);
 }
-
-long ds_ckdigest_index(const struct ds_checkpoint *ck, const char *name)
-{
-	const struct ds_tensor_info *t = ds_checkpoint_find(ck, name);
-	size_t lo = 0, hi = ck->ntensors;
-
-	if (!t)
-		return -1;
-	while (lo < hi) {	/* the same order ds_checkpoint_find searched */
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(ck->sorted[mid]->name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < ck->ntensors && ck->sorted[lo] == t ? (long)lo : -1;
-}

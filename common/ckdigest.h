@@ -24,7 +24,5 @@ int ds_ckdigest_tensors(const struct ds_checkpoint *ck, int nthreads, uint8_t (*
 /* The model digest from the per-tensor digests (ordered as ck->sorted). */
 void ds_ckdigest_model(const struct ds_checkpoint *ck, const uint8_t (*digests)[DS_DIGEST_SIZE],
 		       uint8_t out[DS_DIGEST_SIZE]);
-/* The index of a tensor in ck->sorted, or -1. */
-long ds_ckdigest_index(const struct ds_checkpoint *ck, const char *name);
 
 #endif

@@ -705,6 +705,14 @@ const struct ds_tensor_info *ds_checkpoint_find(const struct ds_checkpoint *ck, 
 	return find_sorted(ck->sorted, ck->ntensors, name);
 }
 
+long ds_checkpoint_index(const struct ds_checkpoint *ck, const char *name)
+{
+	const struct ds_tensor_info **hit =
+		ck->ntensors ? bsearch(name, ck->sorted, ck->ntensors, sizeof(*ck->sorted), cmp_info_key) : NULL;
+
+	return hit ? (long)(hit - ck->sorted) : -1;
+}
+
 void ds_checkpoint_release(struct ds_checkpoint *ck)
 {
 	for (int i = 0; i < ck->nfiles; i++)

@@ -90,6 +90,8 @@ int ds_checkpoint_open_block(struct ds_checkpoint *ck, const char *path, long bl
 			     long block_cols, struct ds_error *err);
 /* NULL when absent. */
 const struct ds_tensor_info *ds_checkpoint_find(const struct ds_checkpoint *ck, const char *name);
+/* Its index in ck->sorted, or -1 when absent. */
+long ds_checkpoint_index(const struct ds_checkpoint *ck, const char *name);
 void ds_checkpoint_release(struct ds_checkpoint *ck);
 
 #endif

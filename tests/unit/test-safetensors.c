@@ -250,6 +250,10 @@ static void test_checkpoints(void)
 		check("find x.weight", t && t->dtype == DS_BF16 && t->shape[1] == 3 && t->file == 0);
 		check("absent name gives NULL", !ds_checkpoint_find(&ck, "w") && !ds_checkpoint_find(&ck, ""));
 		check("sorted by name", !strcmp(ck.sorted[0]->name, "x.weight") && !strcmp(ck.sorted[2]->name, "z"));
+		check("an index is the place in sorted, -1 when absent",
+		      ds_checkpoint_index(&ck, "x.weight") == 0 && ds_checkpoint_index(&ck, "z") == 2 &&
+		      ck.sorted[ds_checkpoint_index(&ck, "y")] == ds_checkpoint_find(&ck, "y") &&
+		      ds_checkpoint_index(&ck, "w") == -1 && ds_checkpoint_index(&ck, "stray") == -1);
 		check("aligned views", ds_st_aligned(ds_checkpoint_find(&ck, "y")) == (((8 + strlen(SHARD1) + 12) % 4) == 0));
 		ds_checkpoint_release(&ck);
 	}
