@@ -139,8 +139,7 @@ int main(int argc, char **argv)
 	want.first = 0;
 	want.last = r.m.L;
 	want.parts = DS_PART_EMBED | DS_PART_HEAD;
-	ds_model_release(&r.m);
-	if (ds_model_open(&r.m, opt.model, &want, &err))
+	if (ds_model_map(&r.m, opt.model, &want, &err))
 		ds_die(err.code, "%s: %s", opt.model, err.msg);
 	bo.device = opt.device;
 	bo.threads = (int)opt.threads;
