@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (ds_fwdio_tokens(&f, &ids, &n, &err))
-			ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+			ds_tool_die_frame(&r, &err);
 		if ((size_t)n * (size_t)m.D > cap) {
 			cap = (size_t)n * (size_t)m.D;
 			rows = ds_xrealloc(rows, (cap ? cap : 1) * sizeof(float));

@@ -148,7 +148,6 @@ int main(int argc, char **argv)
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
 	ds_frame_init(&f);
-#define DIE_FRAME() ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg)
 	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
 		uint32_t want_aux = opt.mtp ? (uint32_t)m.L : (uint32_t)opt.first;
 		struct ds_fwd_chunk c = { f.seq, (long)f.pos, (long)f.shape[0] };
@@ -161,7 +160,7 @@ int main(int argc, char **argv)
 			if (!ds_hidden_batch_fits(&batch, &f) && ds_fwd_stage_run(&st, &batch, &w, &err))
 				ds_die_error(&err);
 			if (ds_hidden_batch_add(&batch, &f, &err) || ds_backend_check(b, &one, 0, &err))
-				DIE_FRAME();
+				ds_tool_die_frame(&r, &err);
 			if (!opt.no_batch && ds_input_ready(in))
 				continue;
 			if (ds_fwd_stage_run(&st, &batch, &w, &err))
@@ -180,10 +179,10 @@ int main(int argc, char **argv)
 		if (opt.mtp && (f.kind == DS_KIND_HIDDEN || f.kind == DS_KIND_TOKENS)) {
 			if ((f.kind == DS_KIND_HIDDEN ? ds_mtp_join_hidden(&join, &f, &err) : ds_mtp_join_tokens(&join, &f, &err)) ||
 			    ds_fwd_stage_mtp(&st, &join, f.seq, &w, &err))
-				DIE_FRAME();
+				ds_tool_die_frame(&r, &err);
 			continue;
 		}
-		if (f.kind == DS_KIND_CONTROL && (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET)) {
+		if (ds_frame_ends_seq(&f)) {
 			ds_backend_end_seq(b, f.seq);
 			ds_mtp_join_drop(&join, f.seq);
 		}

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 		struct ds_fwd_chunk c = { f.seq, (long)f.pos, (long)f.shape[0] };
 		struct ds_fwd_batch one = { 1, &c };
 
-		if (f.kind == DS_KIND_CONTROL && (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET))
+		if (ds_frame_ends_seq(&f))
 			ds_backend_end_seq(b, f.seq);
 		if (f.kind != DS_KIND_HIDDEN) {
 			if (!opt.stats)	/* --stats: statistics instead of frames */
@@ -140,14 +140,14 @@ int main(int argc, char **argv)
 			       name, r.index - 1, f.aux, opt.layer);
 		if (ds_fwdio_hidden(&f, m.D, &rows, &cap, 0, &err) ||
 		    (opt.from_input && ds_backend_check(b, &one, 0, &err)))
-			ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+			ds_tool_die_frame(&r, &err);
 		if (c.n * m.K >= idcap) {
 			idcap = c.n * m.K + 1;
 			ids = ds_xrealloc(ids, (size_t)idcap * sizeof(*ids));
 			wts = ds_xrealloc(wts, (size_t)idcap * sizeof(*wts));
 		}
 		if (ds_backend_route(b, &one, opt.layer, rows, opt.from_input, ids, wts, &err))
-			ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+			ds_tool_die_frame(&r, &err);
 		ds_route_stats_add(&st, ids, wts, c.n);
 		if (ds_fwdio_put_routes(&out, ids, wts, c.n, m.K, f.seq, f.pos, (uint32_t)opt.layer, f.flags))
 			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows", name, r.index - 1);

@@ -76,6 +76,11 @@ uint64_t ds_frame_rows(const struct ds_frame *f);
 uint64_t ds_frame_cols(const struct ds_frame *f);
 /* A control frame for seq. */
 void ds_frame_control(struct ds_frame *f, enum ds_control what, uint64_t seq);
+/* Whether f is a CONTROL END or RESET: its sequence's state is to go. */
+static inline int ds_frame_ends_seq(const struct ds_frame *f)
+{
+	return f->kind == DS_KIND_CONTROL && (f->aux == DS_CONTROL_END || f->aux == DS_CONTROL_RESET);
+}
 
 /* "TOKENS", "HIDDEN", ...; NULL for an unknown kind. */
 const char *ds_kind_name(enum ds_kind kind);

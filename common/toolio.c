@@ -1,6 +1,7 @@
 /* toolio.c - see toolio.h. */
 #include "toolio.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -41,4 +42,10 @@ void ds_tool_finish(FILE *in)
 		fclose(in);
 	if (fflush(stdout))
 		ds_die(EX_IOERR, "write error: %m");
+}
+
+void ds_tool_die_frame(const struct ds_reader *r, const struct ds_error *err)
+{
+	ds_die(err->code ? err->code : EX_SOFTWARE, "%s: frame %" PRIu64 ": %s", r->name,
+	       r->index ? r->index - 1 : 0, err->msg);
 }

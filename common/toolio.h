@@ -18,6 +18,9 @@ FILE *ds_tool_open(const char *path, const char **name);
 FILE *ds_tool_input(int argc, char **argv, const char **name);
 /* Write a frame or die with the writer's error (74). */
 void ds_tool_write(struct ds_writer *w, const struct ds_frame *f);
+/* Die with err, naming the stream and the frame just read from r:
+ * "ds-NAME: STREAM: frame N: message". */
+void ds_tool_die_frame(const struct ds_reader *r, const struct ds_error *err) __attribute__((noreturn));
 /* The end of a filter: close its input (unless stdin) and flush stdout,
  * dying with 74 when the output could not be written. */
 void ds_tool_finish(FILE *in);
