@@ -4,7 +4,6 @@
  * tokenizer files are found when the user names none.
  */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "tokenizer.h"
+#include "tok-impl.h"
 
 static char *token_text(const cJSON *j)
 {
@@ -23,31 +22,17 @@ static char *token_text(const cJSON *j)
 
 int ds_tok_config_load(struct ds_tok_config *cfg, const char *path, struct ds_error *err)
 {
-	FILE *fp = fopen(path, "rb");
 	char *text;
-	long n;
+	size_t n;
 	cJSON *j;
 	const cJSON *v;
+	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->add_bos = -1;
-	if (!fp)
-		return ds_error_set(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s",
-				    path, strerror(errno));
-	if (fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		fclose(fp);
-		return ds_error_set(err, EX_IOERR, "%s: cannot read", path);
-	}
-	text = malloc((size_t)n + 1);
-	if (!text)
-		abort();
-	if (fread(text, 1, (size_t)n, fp) != (size_t)n) {
-		fclose(fp);
-		free(text);
-		return ds_error_set(err, EX_IOERR, "%s: read error", path);
-	}
-	fclose(fp);
-	j = cJSON_ParseWithLength(text, (size_t)n);
+	if ((rc = tok_read_file(path, &text, &n, err)))
+		return rc;
+	j = cJSON_ParseWithLength(text, n);
 	free(text);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);

@@ -511,7 +511,7 @@ static int build_tables(struct ds_tokenizer *t, struct loader *L)
 	return 0;
 }
 
-static int read_file(const char *path, char **buf, size_t *len, struct ds_error *err)
+int tok_read_file(const char *path, char **buf, size_t *len, struct ds_error *err)
 {
 	int fd = open(path, O_RDONLY);
 	struct stat st;
@@ -646,7 +646,7 @@ int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_err
 		bytelevel_tables();
 		tables_ready = 1;
 	}
-	if ((rc = read_file(path, &text, &len, err))) {
+	if ((rc = tok_read_file(path, &text, &len, err))) {
 		free(t);
 		return rc;
 	}

@@ -66,5 +66,8 @@ check "ids the tokenizer lacks are skipped with a warning" sh -c "printf '19923 
 expect_fail 64 "-d with --jsonl is a usage error" ds tokenize -t "$TOK" -d --jsonl
 expect_fail 64 "--render without --chat" ds tokenize -t "$TOK" --render
 expect_fail 66 "a missing tokenizer.json" ds tokenize -t "$T/nope.json" -f text </dev/null
+mkdir -p "$T/cfgdir/tokenizer_config.json"
+ln -s "$TOK" "$T/cfgdir/tokenizer.json"
+expect_fail 66 "a tokenizer_config.json that is a directory is refused, not a crash" ds tokenize -m "$T/cfgdir" -f text </dev/null
 printf '{"model":{"type":"Unigram","vocab":[]}}' >"$T/uni.json"
 expect_fail 78 "an unsupported tokenizer.json (Unigram)" ds tokenize -t "$T/uni.json" -f text </dev/null
