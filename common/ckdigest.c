@@ -1,66 +1,43 @@
 /*
  * ckdigest.c - tensor and model digests; see ckdigest.h.  Tensors are
- * hashed in parallel, one whole tensor per task, straight from the mapping
- * (reading a cold checkpoint is the cost; the hash itself runs at about
- * 1 GB/s per core).
+ * hashed in parallel (threadpool.h), one whole tensor per item, straight
+ * from the mapping (reading a cold checkpoint is the cost; the hash itself
+ * runs at about 1 GB/s per core).
  */
 #include "ckdigest.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
+
+#include "threadpool.h"
 
 struct job {
 	const struct ds_checkpoint *ck;
 	uint8_t (*digests)[DS_DIGEST_SIZE];
-	atomic_size_t next;
 };
 
-static void *worker(void *arg)
+static void hash_one(void *ctx, long i, int thread)
 {
-	struct job *j = arg;
+	const struct job *j = ctx;
+	const struct ds_tensor_info *t = j->ck->sorted[i];
 
-	for (;;) {
-		size_t i = atomic_fetch_add(&j->next, 1);
-		const struct ds_tensor_info *t;
-
-		if (i >= j->ck->ntensors)
-			break;
-		t = j->ck->sorted[i];
-		ds_hash_buffer(t->data, t->nbytes, j->digests[i]);
-	}
-	return NULL;
+	(void)thread;
+	ds_hash_buffer(t->data, t->nbytes, j->digests[i]);
 }
 
-int ds_ckdigest_tensors(const struct ds_checkpoint *ck, int nthreads, uint8_t (*digests)[DS_DIGEST_SIZE],
-			struct ds_error *err)
+void ds_ckdigest_tensors(const struct ds_checkpoint *ck, int nthreads, uint8_t (*digests)[DS_DIGEST_SIZE])
 {
-	struct job j = { ck, digests, 0 };
-	pthread_t *th;
-	int started = 0;
+	struct job j = { ck, digests };
+	struct ds_pool *pool;
 
 	if (nthreads <= 0)
-		nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nthreads < 1)
-		nthreads = 1;
+		nthreads = ds_cpu_count();
 	if ((size_t)nthreads > ck->ntensors)
 		nthreads = ck->ntensors ? (int)ck->ntensors : 1;
-	th = calloc((size_t)nthreads, sizeof(*th));
-	if (!th)
-		return ds_error_set(err, EX_OSERR, "out of memory");
-	for (; started < nthreads - 1; started++)
-		if (pthread_create(&th[started], NULL, worker, &j))
-			break;
-	worker(&j);	/* this thread works too, and finishes whatever is left */
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	free(th);
-	return 0;
+	pool = ds_pool_new(nthreads);	/* NULL (no thread to be had): ds_pool_run works alone */
+	ds_pool_run(pool, (long)ck->ntensors, hash_one, &j);
+	ds_pool_free(pool);
 }
 
 static void fold(struct ds_hash *h, const char *name, enum ds_dtype dtype, int ndim,

@@ -18,9 +18,8 @@
 #include "safetensors.h"
 
 /* digests[i] for ck->sorted[i], computed by nthreads threads (<= 0: one
- * per CPU).  Returns 0 or EX_OSERR. */
-int ds_ckdigest_tensors(const struct ds_checkpoint *ck, int nthreads, uint8_t (*digests)[DS_DIGEST_SIZE],
-			struct ds_error *err);
+ * per CPU; fewer when no more can be started). */
+void ds_ckdigest_tensors(const struct ds_checkpoint *ck, int nthreads, uint8_t (*digests)[DS_DIGEST_SIZE]);
 /* The model digest from the per-tensor digests (ordered as ck->sorted). */
 void ds_ckdigest_model(const struct ds_checkpoint *ck, const uint8_t (*digests)[DS_DIGEST_SIZE],
 		       uint8_t out[DS_DIGEST_SIZE]);

@@ -298,7 +298,7 @@ static int model_digest(const char *sub, uint8_t out[DS_DIGEST_SIZE])
 	if (ds_checkpoint_open(&ck, dir, &err))
 		return -1;
 	d = calloc(ck.ntensors, sizeof(*d));
-	ds_ckdigest_tensors(&ck, 2, d, &err);
+	ds_ckdigest_tensors(&ck, 2, d);
 	ds_ckdigest_model(&ck, (const uint8_t (*)[DS_DIGEST_SIZE])d, out);
 	free(d);
 	ds_checkpoint_release(&ck);
