@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "sample.h"
 #include "tensor.h"
+#include "utf8.h"
 
 /* log(sum exp x_i) given m, the largest x_i. */
 static double logsumexp_from(const float *x, size_t n, double m)
@@ -419,22 +420,18 @@ static size_t trim_end(const char *s, size_t n)
 		0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009,
 		0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
 	};
+	const uint8_t *u = (const uint8_t *)s;
 
 	while (n) {
 		size_t start = n - 1, k;
 		uint32_t cp;
+		int inc;
 
-		while (start > 0 && n - start < 4 && ((unsigned char)s[start] & 0xc0) == 0x80)
+		while (start > 0 && n - start < 4 && (u[start] & 0xc0) == 0x80)
 			start--;
-		cp = (unsigned char)s[start];
-		k = n - start;
-		if (k == 2 && (cp & 0xe0) == 0xc0)
-			cp = (cp & 0x1f) << 6 | ((unsigned char)s[start + 1] & 0x3f);
-		else if (k == 3 && (cp & 0xf0) == 0xe0)
-			cp = (cp & 0x0f) << 12 | ((unsigned char)s[start + 1] & 0x3f) << 6 |
-			     ((unsigned char)s[start + 2] & 0x3f);
-		else if (k != 1)
-			return n;	/* not whitespace (or not valid UTF-8): stop */
+		if (ds_utf8_seq(u + start, n - start, &inc) != n - start)
+			return n;	/* not one valid character: stop */
+		cp = ds_utf8_decode(u + start, n - start);
 		for (k = 0; k < sizeof(ws) / sizeof(ws[0]) && ws[k] != cp; k++)
 			;
 		if (k == sizeof(ws) / sizeof(ws[0]))

@@ -199,6 +199,11 @@ static void test_request_parse(void)
 	check("a non-space last character stays", rc == 0 && !strcmp(c, "caf\xc3\xa9") && !strcmp(x, ""));
 	free(c);
 	free(x);
+	rc = ds_score_request_parse("{\"context\":\"a\xc0\xa0 \",\"continuation\":\"b\"}", &c, &x, &err);
+	check("an overlong (invalid) UTF-8 space is not whitespace",
+	      rc == 0 && !strcmp(c, "a\xc0\xa0") && !strcmp(x, " b"));
+	free(c);
+	free(x);
 	check("a line without continuation is bad data",
 	      ds_score_request_parse("{\"context\":\"a\"}", &c, &x, &err) == EX_DATAERR && !c && !x);
 	check("a line that is not JSON is bad data", ds_score_request_parse("context: a", &c, &x, &err) == EX_DATAERR);
