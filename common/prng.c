@@ -35,20 +35,32 @@ float ds_prng_uniform(uint64_t key, uint64_t i)
 	return ds_prng_uniform_of(h1);
 }
 
-/* calls fn on runs of indices that do not cross a 2^32 boundary */
-static void fill_normal(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd, int simd)
+enum fill { NORMAL, NORMAL_AVX2, UNIFORM };
+
+/* out[k] from draw start + k, k < n: normal (a = mean, b = sd) or uniform
+ * (a = lo, b = hi - lo), in runs of indices that share their high 32 bits
+ * and so one pair of bases */
+static void fill(float *out, uint64_t key, uint64_t start, size_t n, float a, float b, enum fill how)
 {
 	while (n) {
 		uint64_t room = ((start >> 32) + 1) << 32;	/* next boundary (0 on wrap) */
 		size_t k = room && room - start < n ? (size_t)(room - start) : n;
-		uint32_t b0, b1, lo = (uint32_t)start;
+		uint32_t b0, b1, h1, h2, lo = (uint32_t)start;
 
 		ds_prng_bases(key, (uint32_t)(start >> 32), &b0, &b1);
-		if (simd) {
-			ds_prng_fill_normal_avx2(out, b0, b1, lo, k, mean, sd);
-		} else {
+		if (how == NORMAL_AVX2) {
+			ds_prng_fill_normal_avx2(out, b0, b1, lo, k, a, b);
+		} else if (how == NORMAL) {
 			for (size_t j = 0; j < k; j++)
-				out[j] = ds_prng_normal_at(b0, b1, lo + (uint32_t)j, mean, sd);
+				out[j] = ds_prng_normal_at(b0, b1, lo + (uint32_t)j, a, b);
+		} else {
+			for (size_t j = 0; j < k; j++) {
+				float v;
+				ds_prng_hash2(b0, b1, lo + (uint32_t)j, &h1, &h2);
+				v = ds_prng_uniform_of(h1);
+				v = v * b;
+				out[j] = v + a;
+			}
 		}
 		out += k;
 		start += k;
@@ -58,21 +70,15 @@ static void fill_normal(float *out, uint64_t key, uint64_t start, size_t n, floa
 
 void ds_prng_fill_normal(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd)
 {
-	fill_normal(out, key, start, n, mean, sd, ds_cpu_has_avx2());
+	fill(out, key, start, n, mean, sd, ds_cpu_has_avx2() ? NORMAL_AVX2 : NORMAL);
 }
 
 void ds_prng_fill_normal_scalar(float *out, uint64_t key, uint64_t start, size_t n, float mean, float sd)
 {
-	fill_normal(out, key, start, n, mean, sd, 0);
+	fill(out, key, start, n, mean, sd, NORMAL);
 }
 
 void ds_prng_fill_uniform(float *out, uint64_t key, uint64_t start, size_t n, float lo, float hi)
 {
-	float w = hi - lo;
-
-	for (size_t k = 0; k < n; k++) {
-		float v = ds_prng_uniform(key, start + k);
-		v = v * w;
-		out[k] = v + lo;
-	}
+	fill(out, key, start, n, lo, hi - lo, UNIFORM);
 }

@@ -120,6 +120,14 @@ static void test_prng(void)
 	check("keys differ by seed and by name",
 	      ds_prng_key(1, "a") != ds_prng_key(2, "a") && ds_prng_key(1, "a") != ds_prng_key(1, "b"));
 	check("uniform draws in [0, 1)", ds_prng_uniform(key, 5) >= 0 && ds_prng_uniform(key, 5) < 1);
+	ds_prng_fill_uniform(a, key, near, N, -0.5f, 0.25f);
+	same = 1;
+	for (int i = 0; i < N; i++) {
+		float v = ds_prng_uniform(key, near + (uint64_t)i);
+		v = v * 0.75f;
+		same &= a[i] == v + -0.5f;
+	}
+	check("uniform fill equals single draws across a 2^32 index boundary", same);
 }
 
 static void test_fp8_blocks(void)
