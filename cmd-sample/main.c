@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	struct ds_writer w;
 	const char *name;
 	FILE *in, *json = NULL;
-	int rc;
+	int rc, ended = 0;
 
 	ds_sample_params_default(&opt.p);
 	argc = ds_cli_parse(&tool, argc, &argv);
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	s = ds_sampler_new(&opt.p);
 	ds_frame_init(&f);
 	ds_frame_init(&out);
-	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
+	while (!ended && (rc = ds_read_frame(&r, &f, &err)) == 1) {
 		switch (f.kind) {
 		case DS_KIND_LOGITS:
 			if (f.aux) {	/* an MTP module's logits: not the next token */
@@ -175,22 +175,7 @@ int main(int argc, char **argv)
 			if (ds_sampler_next(s, &f, &res, &err))
 				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
 			emit(&w, json, &res, &out);
-			if ((opt.max_tokens || opt.neos) && count_token(&res)) {
-				/* done: let the ring see our end, then drain it */
-				if (fclose(stdout))
-					ds_die(EX_IOERR, "write error: %m");
-				while ((rc = ds_read_frame(&r, &f, &err)) == 1)
-					;
-				if (rc)
-					ds_die_error(&err);
-				free(counts);
-				ds_frame_release(&f);
-				ds_frame_release(&out);
-				ds_sampler_free(s);
-				if (json && fclose(json))
-					ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
-				return 0;
-			}
+			ended = (opt.max_tokens || opt.neos) && count_token(&res);
 			break;
 		case DS_KIND_TOKENS:
 			if (ds_sampler_observe(s, &f, &err))
@@ -207,6 +192,12 @@ int main(int argc, char **argv)
 			ds_tool_write(&w, &f);
 		}
 	}
+	if (ended) {	/* -n / --eos: let the ring see our end, then drain it */
+		if (fclose(stdout))
+			ds_die(EX_IOERR, "write error: %m");
+		while ((rc = ds_read_frame(&r, &f, &err)) == 1)
+			;
+	}
 	if (rc != 0)
 		ds_die_error(&err);
 	ds_frame_release(&f);
@@ -215,6 +206,7 @@ int main(int argc, char **argv)
 	free(counts);
 	if (json && fclose(json))
 		ds_die(EX_IOERR, "%s: write error: %m", opt.logprobs_file);
-	ds_tool_finish(in);
+	if (!ended)	/* else stdout is closed already */
+		ds_tool_finish(in);
 	return 0;
 }
