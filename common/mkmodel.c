@@ -86,8 +86,8 @@ static int add(struct ds_mk_plan *p, struct ds_error *err, enum ds_dtype dt, int
 }
 
 struct dtypes {
-	enum ds_dtype linear, other;
-	int fp8;
+	enum ds_dtype other;	/* of every tensor not stored as FP8 */
+	int fp8;		/* Linear weights as FP8 where V3 has them so */
 };
 
 /* A Linear weight [out, in], with its scales when stored as FP8. */
@@ -95,8 +95,7 @@ static int linear(struct ds_mk_plan *p, const struct dtypes *d, int fp8_ok, int6
 		  const char *prefix, const char *name, struct ds_error *err)
 {
 	int fp8 = d->fp8 && fp8_ok;
-	int w = add(p, err, fp8 ? DS_F8_E4M3 : d->linear == DS_F8_E4M3 ? d->other : d->linear, 2, out, in,
-		    DS_MK_LINEAR, "%s%s", prefix, name), s;
+	int w = add(p, err, fp8 ? DS_F8_E4M3 : d->other, 2, out, in, DS_MK_LINEAR, "%s%s", prefix, name), s;
 
 	if (w < 0 || !fp8)
 		return w < 0 ? -1 : 0;
@@ -112,12 +111,9 @@ static int linear(struct ds_mk_plan *p, const struct dtypes *d, int fp8_ok, int6
 static int mlp(struct ds_mk_plan *p, const struct dtypes *d, const char *prefix, int64_t inter, int64_t hidden,
 	       struct ds_error *err)
 {
-	char pre[160];
-
-	snprintf(pre, sizeof(pre), "%s", prefix);
-	if (linear(p, d, 1, inter, hidden, pre, "gate_proj.weight", err) ||
-	    linear(p, d, 1, inter, hidden, pre, "up_proj.weight", err) ||
-	    linear(p, d, 1, hidden, inter, pre, "down_proj.weight", err))
+	if (linear(p, d, 1, inter, hidden, prefix, "gate_proj.weight", err) ||
+	    linear(p, d, 1, inter, hidden, prefix, "up_proj.weight", err) ||
+	    linear(p, d, 1, hidden, inter, prefix, "down_proj.weight", err))
 		return -1;
 	return 0;
 }
@@ -183,7 +179,7 @@ static int layer(struct ds_mk_plan *p, const struct ds_config *c, const struct d
 
 int ds_mk_plan_build(struct ds_mk_plan *p, const struct ds_config *c, enum ds_dtype dt, struct ds_error *err)
 {
-	struct dtypes d = { dt, dt == DS_F8_E4M3 ? DS_BF16 : dt, dt == DS_F8_E4M3 };
+	struct dtypes d = { dt == DS_F8_E4M3 ? DS_BF16 : dt, dt == DS_F8_E4M3 };
 	long nl = c->num_hidden_layers + c->num_nextn_predict_layers;
 
 	memset(p, 0, sizeof(*p));
@@ -580,24 +576,24 @@ static int write_index(const struct ds_mk_plan *p, const char *dir, struct ds_er
 		cJSON_AddItemToObject(meta, "total_size", cJSON_CreateNumber((double)p->total_bytes));
 		cJSON_AddItemToObject(root, "metadata", meta);
 		cJSON_AddItemToObject(root, "weight_map", wm);
-		meta = wm = NULL;	/* owned by root now */
+		meta = NULL;	/* owned by root now, as is wm */
 		for (int i = 0; i < p->n; i++)
 			sorted[i] = &p->t[i];
 		qsort(sorted, (size_t)p->n, sizeof(*sorted), cmp_name);	/* HF writes the names sorted */
 		for (int i = 0; i < p->n && !oom; i++) {
 			shard_name(p, sorted[i]->shard, name, sizeof(name));
-			oom = !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(root, "weight_map"),
-						       sorted[i]->name, name);
+			oom = !cJSON_AddStringToObject(wm, sorted[i]->name, name);
 		}
 		text = oom ? NULL : cJSON_Print(root);
 		oom = !text;
+	} else {
+		cJSON_Delete(wm);	/* not in root */
 	}
 	rc = oom ? ds_error_set(err, EX_OSERR, "out of memory")
 		 : write_text(dir, "model.safetensors.index.json", text, err);
 	free(text);
 	free(sorted);
 	cJSON_Delete(meta);
-	cJSON_Delete(wm);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -791,8 +787,6 @@ static int open_shards(struct gen *g, const char *dir, struct ds_error *err)
 	const struct ds_mk_plan *p = g->p;
 	char name[64], path[4096];
 
-	for (int s = 0; s < p->nshards; s++)
-		ds_stw_init(&g->w[s]);
 	for (int i = 0; i < p->n; i++) {
 		g->id[i] = ds_stw_add(&g->w[p->t[i].shard], p->t[i].name, p->t[i].dtype, p->t[i].ndim,
 				      p->t[i].shape, err);
