@@ -30,6 +30,16 @@ static int32_t trie_node(struct tok_trie *tr)
 	return (int32_t)tr->len++;
 }
 
+/* The child of node `at` for byte b, -1 for none. */
+static int32_t trie_child(const struct tok_trie *tr, int32_t at, uint8_t b)
+{
+	int32_t c = tr->n[at].child;
+
+	while (c >= 0 && tr->n[c].byte != b)
+		c = tr->n[c].sibling;
+	return c;
+}
+
 void tok_trie_add(struct tok_trie *tr, const uint8_t *s, size_t n, int32_t id)
 {
 	int32_t at;
@@ -39,9 +49,8 @@ void tok_trie_add(struct tok_trie *tr, const uint8_t *s, size_t n, int32_t id)
 	at = 0;
 	tr->first[s[0] >> 3] |= (uint8_t)(1u << (s[0] & 7));
 	for (size_t i = 0; i < n; i++) {
-		int32_t c = tr->n[at].child;
-		while (c >= 0 && tr->n[c].byte != s[i])
-			c = tr->n[c].sibling;
+		int32_t c = trie_child(tr, at, s[i]);
+
 		if (c < 0) {
 			c = trie_node(tr);
 			tr->n[c].byte = s[i];
@@ -67,9 +76,8 @@ static size_t trie_longest(const struct tok_trie *tr, const uint8_t *s, size_t n
 	int32_t at = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int32_t c = tr->n[at].child;
-		while (c >= 0 && tr->n[c].byte != s[i])
-			c = tr->n[c].sibling;
+		int32_t c = trie_child(tr, at, s[i]);
+
 		if (c < 0)
 			break;
 		at = c;
