@@ -646,7 +646,7 @@ cJSON *ds_kl_json(struct ds_kl *kl)
 {
 	struct ds_score_seq b, x;
 	cJSON *o = cJSON_CreateObject();
-	double n = (double)kl->ntok;
+	double n;
 
 	while (ds_scorer_finish_next(kl->base, &b)) {
 		if (!ds_scorer_finish(kl->run, b.seq, &x))

@@ -384,7 +384,6 @@ static int add_step_split(struct ds_tokenizer *t, struct loader *L, const cJSON 
 		return cfg_fail(L, "Split behavior %s is not supported (Isolated, Removed)", beh->valuestring);
 	if (!cJSON_IsString(re) && !cJSON_IsString(lit))
 		return cfg_fail(L, "Split without %s", "a Regex or String pattern");
-	st->kind = STEP_SPLIT;
 	if (cJSON_IsString(re) ? tok_regex_compile(st, re->valuestring, strlen(re->valuestring), 0, L->c.err)
 			       : tok_regex_compile(st, lit->valuestring, strlen(lit->valuestring), 1, L->c.err))
 		return ds_error_prefix(L->c.err, "%s", L->c.path);
