@@ -14,6 +14,7 @@
 
 #include "chat.h"
 #include "checksum.h"
+#include "cli.h"
 
 static const char *const digests[] = {
 	/* DeepSeek-V3 tokenizer_config.json chat_template */
@@ -53,9 +54,7 @@ static void put(struct out *o, const char *s)
 
 	if (o->len + n + 1 > o->cap) {
 		o->cap = (o->len + n + 1) * 2 + 256;
-		o->p = realloc(o->p, o->cap);
-		if (!o->p)
-			abort();
+		o->p = ds_xrealloc(o->p, o->cap);
 	}
 	memcpy(o->p + o->len, s, n + 1);
 	o->len += n;

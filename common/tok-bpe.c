@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "prng.h"
 #include "tok-impl.h"
 
@@ -71,9 +72,7 @@ int tok_vocab_build(struct ds_tokenizer *t)
 
 	while (size < 2 * (size_t)t->n_ids)
 		size <<= 1;
-	t->vtab = calloc(size, sizeof(*t->vtab));
-	if (!t->vtab)
-		abort();
+	t->vtab = ds_xcalloc(size, sizeof(*t->vtab));
 	t->vmask = size - 1;
 	for (int32_t id = 0; id < t->n_ids; id++) {
 		const uint8_t *s = t->bytes + t->off[id];
@@ -108,9 +107,7 @@ void tok_merge_alloc(struct ds_tokenizer *t, size_t n)
 	while (size < 2 * n)
 		size <<= 1;
 	free(t->mtab);
-	t->mtab = calloc(size, sizeof(*t->mtab));
-	if (!t->mtab)
-		abort();
+	t->mtab = ds_xcalloc(size, sizeof(*t->mtab));
 	t->mmask = size - 1;
 }
 
@@ -158,9 +155,7 @@ static void *scratch(struct ds_tokenizer *t, size_t n)
 	if (n > t->scratch_cap) {
 		free(t->scratch);
 		t->scratch_cap = n * 2;
-		t->scratch = malloc(t->scratch_cap);
-		if (!t->scratch)
-			abort();
+		t->scratch = ds_xmalloc(t->scratch_cap);
 	}
 	return t->scratch;
 }
@@ -273,9 +268,7 @@ static void merge_heap(const struct ds_tokenizer *t, struct sym *y, size_t n, ui
 static void cache_clear(struct ds_tokenizer *t)
 {
 	if (!t->cache) {
-		t->cache = malloc(CACHE_SLOTS * sizeof(*t->cache));
-		if (!t->cache)
-			abort();
+		t->cache = ds_xmalloc(CACHE_SLOTS * sizeof(*t->cache));
 		t->cmask = CACHE_SLOTS - 1;
 	}
 	memset(t->cache, 0, CACHE_SLOTS * sizeof(*t->cache));
@@ -289,10 +282,7 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 	if (need <= *cap)
 		return p;
 	*cap = need * 2 + 4096;
-	p = realloc(p, *cap * elem);
-	if (!p)
-		abort();
-	return p;
+	return ds_xrealloc(p, *cap * elem);
 }
 
 static void cache_put(struct ds_tokenizer *t, size_t slot, uint64_t h, const uint8_t *s, size_t n,
@@ -382,9 +372,7 @@ void ds_ids_push(struct ds_ids *ids, int32_t id)
 {
 	if (ids->n == ids->cap) {
 		ids->cap = ids->cap ? ids->cap * 2 : 256;
-		ids->v = realloc(ids->v, ids->cap * sizeof(*ids->v));
-		if (!ids->v)
-			abort();
+		ids->v = ds_xrealloc(ids->v, ids->cap * sizeof(*ids->v));
 	}
 	ids->v[ids->n++] = id;
 }

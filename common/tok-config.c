@@ -11,13 +11,14 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tok-impl.h"
 
 static char *token_text(const cJSON *j)
 {
 	if (cJSON_IsObject(j))
 		j = cJSON_GetObjectItemCaseSensitive(j, "content");
-	return cJSON_IsString(j) ? strdup(j->valuestring) : NULL;
+	return cJSON_IsString(j) ? ds_xstrdup(j->valuestring) : NULL;
 }
 
 int ds_tok_config_load(struct ds_tok_config *cfg, const char *path, struct ds_error *err)
@@ -45,7 +46,7 @@ int ds_tok_config_load(struct ds_tok_config *cfg, const char *path, struct ds_er
 	cfg->eos_token = token_text(cJSON_GetObjectItemCaseSensitive(j, "eos_token"));
 	v = cJSON_GetObjectItemCaseSensitive(j, "chat_template");
 	if (cJSON_IsString(v))
-		cfg->chat_template = strdup(v->valuestring);
+		cfg->chat_template = ds_xstrdup(v->valuestring);
 	cJSON_Delete(j);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "tok-impl.h"
 #include "utf8.h"
 
@@ -27,9 +28,7 @@ int ds_tok_decoder_put(struct ds_tok_decoder *d, const int32_t *ids, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (ds_tokenizer_bytes(d->tok, ids[i], &len))
 			total += len;
-	buf = malloc(total + 1);
-	if (!buf)
-		abort();
+	buf = ds_xmalloc(total + 1);
 	memcpy(buf, d->hold, d->nhold);
 	total = d->nhold;
 	for (size_t i = 0; i < n; i++) {

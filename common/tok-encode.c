@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cli.h"
 #include "tok-impl.h"
 #include "utf8.h"
 
@@ -21,9 +22,7 @@ static int32_t trie_node(struct tok_trie *tr)
 {
 	if (tr->len == tr->cap) {
 		tr->cap = tr->cap ? tr->cap * 2 : 256;
-		tr->n = realloc(tr->n, tr->cap * sizeof(*tr->n));
-		if (!tr->n)
-			abort();
+		tr->n = ds_xrealloc(tr->n, tr->cap * sizeof(*tr->n));
 	}
 	tr->n[tr->len].child = tr->n[tr->len].sibling = tr->n[tr->len].id = -1;
 	tr->n[tr->len].byte = 0;
@@ -272,9 +271,7 @@ static void reserve(struct ds_tok_stream *s, size_t need)
 	if (need <= s->cap)
 		return;
 	s->cap = need * 2 + 4096;
-	s->buf = realloc(s->buf, s->cap);
-	if (!s->buf)
-		abort();
+	s->buf = ds_xrealloc(s->buf, s->cap);
 }
 
 /* Check (or repair) buf[from..to); on success the region is valid UTF-8
@@ -292,9 +289,7 @@ static int check_region(struct ds_tok_stream *s, size_t from, size_t *to, struct
 				    (unsigned long long)(s->in_off + bad));
 	n = *to - bad;
 	tail = s->len - *to;
-	fix = malloc(3 * n + 1);
-	if (!fix)
-		abort();
+	fix = ds_xmalloc(3 * n + 1);
 	n = ds_utf8_repair(s->buf + bad, n, fix);
 	reserve(s, bad + n + tail);
 	memmove(s->buf + bad + n, s->buf + *to, tail);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cli.h"
 #include "tok-impl.h"
 #include "utf8.h"
 
@@ -208,9 +209,7 @@ int ds_tok_json_member(const char *text, size_t len, const char *key, char **out
 		if (!esc && kn == strlen(key) && !memcmp(k, key, kn) && c.p < c.end && *c.p == '"') {
 			if (tok_jstr(&c, &v, &vn, &vesc))
 				return ds_error_set(err, EX_DATAERR, "bad string");
-			*out = malloc(vn + 1);
-			if (!*out)
-				abort();
+			*out = ds_xmalloc(vn + 1);
 			n = vesc ? tok_junescape(v, vn, (uint8_t *)*out) : (long)vn;
 			if (n < 0) {
 				free(*out);

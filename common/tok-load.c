@@ -20,6 +20,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tok-impl.h"
 #include "utf8.h"
 
@@ -86,9 +87,7 @@ static uint32_t arena_put(struct arena *a, const void *s, size_t n)
 
 	if (a->len + n > a->cap) {
 		a->cap = (a->len + n) * 2 + 4096;
-		a->p = realloc(a->p, a->cap);
-		if (!a->p)
-			abort();
+		a->p = ds_xrealloc(a->p, a->cap);
 	}
 	memcpy(a->p + a->len, s, n);
 	a->len += n;
@@ -117,9 +116,7 @@ static uint8_t *tmpbuf(struct loader *L, size_t n)
 	if (n > L->tmpcap) {
 		L->tmpcap = n * 2 + 256;
 		free(L->tmp);
-		L->tmp = malloc(L->tmpcap);
-		if (!L->tmp)
-			abort();
+		L->tmp = ds_xmalloc(L->tmpcap);
 	}
 	return L->tmp;
 }
@@ -128,9 +125,7 @@ static void add_entry(struct loader *L, int32_t id, const void *s, size_t n, uin
 {
 	if (L->ne == L->cape) {
 		L->cape = L->cape ? L->cape * 2 : 1 << 17;
-		L->e = realloc(L->e, L->cape * sizeof(*L->e));
-		if (!L->e)
-			abort();
+		L->e = ds_xrealloc(L->e, L->cape * sizeof(*L->e));
 	}
 	L->e[L->ne].id = id;
 	L->e[L->ne].off = arena_put(&L->text, s, n);
@@ -472,11 +467,9 @@ static int build_tables(struct ds_tokenizer *t, struct loader *L)
 	uint32_t *which;
 
 	t->n_ids = L->max_id + 1;
-	which = calloc((size_t)t->n_ids, sizeof(*which));
-	t->off = calloc((size_t)t->n_ids + 1, sizeof(*t->off));
-	t->flags = calloc((size_t)t->n_ids, 1);
-	if (!which || !t->off || !t->flags)
-		abort();
+	which = ds_xcalloc((size_t)t->n_ids, sizeof(*which));
+	t->off = ds_xcalloc((size_t)t->n_ids + 1, sizeof(*t->off));
+	t->flags = ds_xcalloc((size_t)t->n_ids, 1);
 	for (size_t i = 0; i < L->ne; i++) {
 		const struct entry *e = &L->e[i], *old = which[e->id] ? &L->e[which[e->id] - 1] : NULL;
 		/* an added token may take over a vocabulary id only when the
@@ -490,9 +483,7 @@ static int build_tables(struct ds_tokenizer *t, struct loader *L)
 	}
 	for (int32_t id = 0; id < t->n_ids; id++)
 		total += which[id] ? L->e[which[id] - 1].len : 0;
-	t->bytes = malloc(total + 1);
-	if (!t->bytes)
-		abort();
+	t->bytes = ds_xmalloc(total + 1);
 	total = 0;
 	for (int32_t id = 0; id < t->n_ids; id++) {
 		t->off[id] = (uint32_t)total;
@@ -523,9 +514,7 @@ int tok_read_file(const char *path, char **buf, size_t *len, struct ds_error *er
 		close(fd);
 		return ds_error_set(err, EX_NOINPUT, "'%s' is not a regular file", path);
 	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf)
-		abort();
+	*buf = ds_xmalloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, *buf + got, (size_t)st.st_size - got);
 		if (r <= 0) {
@@ -631,14 +620,11 @@ static int finish(struct ds_tokenizer *t, struct ds_error *err, const char *path
 
 int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err)
 {
-	struct ds_tokenizer *t = calloc(1, sizeof(*t));
+	struct ds_tokenizer *t = ds_xcalloc(1, sizeof(*t));
 	struct loader L = { .c = { .err = err, .path = path }, .max_id = -1 };
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
-
-	if (!t)
-		abort();
 	static int tables_ready;
 
 	if (!tables_ready) {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cli.h"
 #include "tok-impl.h"
 
 struct sbuf {
@@ -30,9 +31,7 @@ static void put(struct sbuf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		b->cap = (b->len + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p)
-			abort();
+		b->p = ds_xrealloc(b->p, b->cap);
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -196,7 +195,7 @@ int tok_regex_compile(struct tok_step *st, const char *pattern, size_t len, int 
 	PCRE2_SIZE eoff;
 
 	if (!cc)
-		abort();
+		ds_die(EX_OSERR, "out of memory");
 	pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
 	if (literal) {
 		put(&b, pattern, len);
@@ -231,7 +230,7 @@ int tok_regex_compile(struct tok_step *st, const char *pattern, size_t len, int 
 	st->jit = pcre2_jit_compile(st->re, PCRE2_JIT_COMPLETE) == 0;
 	st->md = pcre2_match_data_create_from_pattern(st->re, NULL);
 	if (!st->md)
-		abort();
+		ds_die(EX_OSERR, "out of memory");
 	st->kind = STEP_SPLIT;
 	return 0;
 }
