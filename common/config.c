@@ -551,47 +551,61 @@ out:
 	return rc;
 }
 
-int ds_config_load(struct ds_config *c, const char *path, struct ds_error *err)
+int ds_config_read(const char *path, char **text, size_t *len, struct ds_error *err)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	int rc;
+	size_t n = 0, cap = 0, k;
+	int rc = 0;
 
+	*text = NULL;
 	if (!fp)
 		return ds_error_set(err, errno == ENOENT || errno == ENOTDIR ? EX_NOINPUT : EX_IOERR,
 				    "cannot open '%s': %s", path, strerror(errno));
 	for (;;) {
-		if (len == cap) {
+		if (n == cap) {
 			char *nb;
 			if (cap >= ((size_t)64 << 20)) {
-				fclose(fp);
-				free(buf);
-				return ds_error_set(err, EX_CONFIG, "%s: larger than 64 MiB, not a config", path);
+				rc = ds_error_set(err, EX_CONFIG, "%s: larger than 64 MiB, not a config", path);
+				break;
 			}
 			cap = cap ? 2 * cap : 16384;
-			nb = realloc(buf, cap);
+			nb = realloc(buf, cap + 1);
 			if (!nb) {
-				fclose(fp);
-				free(buf);
-				return ds_error_set(err, EX_OSERR, "%s: out of memory", path);
+				rc = ds_error_set(err, EX_OSERR, "%s: out of memory", path);
+				break;
 			}
 			buf = nb;
 		}
-		n = fread(buf + len, 1, cap - len, fp);
-		if (!n)
+		k = fread(buf + n, 1, cap - n, fp);
+		if (!k)
 			break;
-		len += n;
+		n += k;
 	}
-	if (ferror(fp)) {
+	if (!rc && ferror(fp))
 		rc = ds_error_set(err, EX_IOERR, "%s: read error: %s", path, strerror(errno));
-		fclose(fp);
+	fclose(fp);
+	if (rc) {
 		free(buf);
 		return rc;
 	}
-	fclose(fp);
-	rc = ds_config_parse(c, buf ? buf : "", len, path, err);
-	free(buf);
+	buf[n] = 0;
+	*text = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int ds_config_load(struct ds_config *c, const char *path, struct ds_error *err)
+{
+	char *text;
+	size_t len;
+	int rc = ds_config_read(path, &text, &len, err);
+
+	if (rc)
+		return rc;
+	rc = ds_config_parse(c, text, len, path, err);
+	free(text);
 	return rc;
 }
 

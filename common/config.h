@@ -75,6 +75,10 @@ int ds_config_parse(struct ds_config *c, const char *json, size_t len, const cha
 		    struct ds_error *err);
 /* Read and parse a file; EX_NOINPUT when it cannot be opened. */
 int ds_config_load(struct ds_config *c, const char *path, struct ds_error *err);
+/* Its reading half: the file's text, NUL-terminated and malloc'd (the
+ * caller frees it), its length without the NUL into *len unless NULL;
+ * EX_NOINPUT, EX_IOERR, or EX_CONFIG beyond 64 MiB. */
+int ds_config_read(const char *path, char **text, size_t *len, struct ds_error *err);
 
 /* Whether decoder layer i (0-based; MTP layers are >= num_hidden_layers)
  * has a MoE feed-forward rather than a dense MLP. */

@@ -322,40 +322,6 @@ int ds_mk_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int read_text(const char *path, char **out, struct ds_error *err)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t len = 0, cap = 0, n;
-	char *buf = NULL;
-
-	if (!fp)
-		return ds_error_set(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s", path,
-				    strerror(errno));
-	do {
-		if (cap - len < 4096) {
-			char *nb = cap < ((size_t)64 << 20) ? realloc(buf, cap ? 2 * cap : 65536) : NULL;
-			if (!nb) {
-				free(buf);
-				fclose(fp);
-				return ds_error_set(err, EX_CONFIG, "%s: too large for a config", path);
-			}
-			buf = nb;
-			cap = cap ? 2 * cap : 65536;
-		}
-		n = fread(buf + len, 1, cap - len - 1, fp);
-		len += n;
-	} while (n);
-	if (ferror(fp)) {
-		free(buf);
-		fclose(fp);
-		return ds_error_set(err, EX_IOERR, "%s: read error", path);
-	}
-	fclose(fp);
-	buf[len] = 0;
-	*out = buf;
-	return 0;
-}
-
 static void set_num(cJSON *root, const char *key, double v)
 {
 	cJSON *it = cJSON_CreateNumber(v);
@@ -405,7 +371,7 @@ int ds_mkmodel_config(const struct ds_mkmodel_opts *o, char **json, struct ds_co
 
 	*json = NULL;
 	if (o->config) {
-		if ((rc = read_text(o->config, &text, err)))
+		if ((rc = ds_config_read(o->config, &text, NULL, err)))
 			return rc;
 	} else {
 		const char *pj = o->preset ? ds_mk_preset_json(o->preset) : NULL;

@@ -4,6 +4,7 @@
  * accepts, and one refusal (EX_CONFIG naming the field) per impossible value.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -231,6 +232,21 @@ static void test_refusals(void)
 	}
 	check("a missing file is EX_NOINPUT",
 	      ds_config_load(&c, "/nonexistent/config.json", &err) == EX_NOINPUT && strstr(err.msg, "/nonexistent"));
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *fp = fopen(fixture("v2-lite.json"), "rb");
+		long size = fp && !fseek(fp, 0, SEEK_END) ? ftell(fp) : -1;
+
+		if (fp)
+			fclose(fp);
+		check("ds_config_read: the whole text, NUL-terminated",
+		      ds_config_read(fixture("v2-lite.json"), &text, &len, &err) == 0 && size > 0 &&
+		      len == (size_t)size && text[len] == 0 && strlen(text) == len && text[0] == '{');
+		free(text);
+		check("ds_config_read: a path through a file is EX_NOINPUT, nothing allocated",
+		      ds_config_read("/dev/null/config.json", &text, NULL, &err) == EX_NOINPUT && !text);
+	}
 }
 
 int main(void)
