@@ -7,7 +7,8 @@
  * pre-tokenizer) plus a cache of pre-token -> ids.  It is created by
  * ds_tokenizer_load() and freed by ds_tokenizer_free(); every pointer it
  * hands out lives as long as it does.  Encoding writes to the cache, so one
- * tokenizer must not be used by two threads at once.
+ * tokenizer must not be used by two threads at once.  Running out of memory
+ * exits the process (71, through cli.h's ds_x* allocators).
  *
  * What it implements of tokenizer.json (anything else is refused at load
  * with EX_CONFIG and a message naming the piece; nothing is guessed):
