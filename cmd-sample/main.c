@@ -5,7 +5,6 @@
  * operations, the seeded generator) lives in common/sample.h.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,18 +172,18 @@ int main(int argc, char **argv)
 				break;
 			}
 			if (ds_sampler_next(s, &f, &res, &err))
-				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+				ds_tool_die_frame(&r, &err);
 			emit(&w, json, &res, &out);
 			ended = (opt.max_tokens || opt.neos) && count_token(&res);
 			break;
 		case DS_KIND_TOKENS:
 			if (ds_sampler_observe(s, &f, &err))
-				ds_die(err.code, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+				ds_tool_die_frame(&r, &err);
 			if (opt.echo)
 				ds_tool_write(&w, &f);
 			break;
 		case DS_KIND_CONTROL:
-			if (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET)
+			if (ds_frame_ends_seq(&f))
 				ds_sampler_forget(s, f.seq);
 			ds_tool_write(&w, &f);
 			break;

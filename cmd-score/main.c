@@ -125,15 +125,14 @@ int main(int argc, char **argv)
 			rc = ds_kl_logits(kl, &bf, &f, &err);
 		} else if (f.kind == DS_KIND_LOGITS) {
 			rc = ds_scorer_logits(sc, &f, &err);
-		} else if (f.kind == DS_KIND_CONTROL &&
-			   (f.aux == DS_CONTROL_END || f.aux == DS_CONTROL_RESET)) {
+		} else if (ds_frame_ends_seq(&f)) {
 			if (kl)
 				ds_kl_finish(kl, f.seq);
 			else if (ds_scorer_finish(sc, f.seq, &done))
 				report(&done, &total);
 		}
 		if (rc)
-			ds_die(rc, "%s: frame %" PRIu64 ": %s", name, r.index - 1, err.msg);
+			ds_tool_die_frame(&r, &err);
 	}
 	if (rc != 0)
 		ds_die_error(&err);
