@@ -5,7 +5,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "mkmodel.h"
@@ -16,7 +15,6 @@ static const enum ds_dtype dtype_of[] = { DS_BF16, DS_F8_E4M3, DS_F16, DS_F32 };
 struct mk_opts {
 	const char *config, *preset, *outdir, *tokenizer;
 	int dtype;
-	int dtype_given;
 	long seed, layers, vocab, mtp, threads;
 	uint64_t shard_size;
 	int print_config;
