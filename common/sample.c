@@ -138,7 +138,7 @@ static void reserve_vocab(struct ds_sampler *s, size_t V)
 	if (V <= s->cap)
 		return;
 	free(s->count);
-	s->cand = ds_xrealloc(s->cand, V * sizeof(*s->cand));
+	s->cand = ds_xrealloc(s->cand, 2 * V * sizeof(*s->cand));	/* 2nd half: sort scratch */
 	s->z = ds_xrealloc(s->z, V * sizeof(*s->z));
 	s->w = ds_xrealloc(s->w, V * sizeof(*s->w));
 	s->rank = ds_xrealloc(s->rank, V * sizeof(*s->rank));
@@ -316,9 +316,40 @@ static int cand_better(const struct cand *a, const struct cand *b)
 	return a->w > b->w || (a->w == b->w && a->id < b->id);
 }
 
-static int cand_cmp(const void *a, const void *b)
+/* Sort c[0, n) into rank order: insertion-sorted runs, then merges
+ * through tmp (room for n entries). */
+static void cand_sort(struct cand *c, struct cand *tmp, size_t n)
 {
-	return cand_better(b, a) - cand_better(a, b);
+	enum { RUN = 16 };
+	struct cand *a = c, *b = tmp, *t;
+
+	for (size_t lo = 0; lo < n; lo += RUN)
+		for (size_t i = lo + 1; i < n && i < lo + RUN; i++) {
+			struct cand x = c[i];
+			size_t j = i;
+
+			for (; j > lo && cand_better(&x, &c[j - 1]); j--)
+				c[j] = c[j - 1];
+			c[j] = x;
+		}
+	for (size_t w = RUN; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, o = lo;
+
+			while (i < mid && j < hi)
+				b[o++] = cand_better(&a[j], &a[i]) ? a[j++] : a[i++];
+			while (i < mid)
+				b[o++] = a[i++];
+			while (j < hi)
+				b[o++] = a[j++];
+		}
+		t = a;
+		a = b;
+		b = t;
+	}
+	if (a != c)
+		memcpy(c, a, n * sizeof(*c));
 }
 
 static void cand_swap(struct cand *c, size_t i, size_t j)
@@ -424,8 +455,7 @@ static size_t top_p_cut(struct ds_sampler *s, size_t V, size_t n, int listed)
 			c[n++] = (struct cand){ w[i], (int32_t)i };
 	/* a superset: summation order changes a mass by < V * 2^-52 * S */
 	k = prefix_reaching(c, n, goal + 1e-9 * S);
-	if (k)
-		qsort(c, k, sizeof(*c), cand_cmp);
+	cand_sort(c, c + V, k);
 	for (size_t j = 0; j < k; j++)
 		s->rank[j] = c[j].id;
 	for (size_t j = 0; j < k; j++)
