@@ -192,6 +192,7 @@ static void set_defaults(struct ds_config *c, int v2)
 	c->rope_theta = 10000.0;
 	c->fp8_block_rows = 128;
 	c->fp8_block_cols = 128;
+	c->rope_interleave = 1;
 }
 
 static int parse_model_type(struct parse *p, int *v2)
@@ -409,6 +410,8 @@ static int parse_fields(struct parse *p, struct ds_config *c)
 	    (rc = get_double_in(p, p->root, "rope_theta", &c->rope_theta)) ||
 	    (rc = get_bool(p, "tie_word_embeddings", &c->tie_word_embeddings)) ||
 	    (rc = get_bool(p, "attention_bias", &c->attention_bias)) ||
+	    (rc = get_bool(p, "rope_interleave", &c->rope_interleave)) ||
+	    (rc = get_bool(p, "mlp_bias", &c->mlp_bias)) ||
 	    (rc = parse_rope(p, c)) ||
 	    (rc = parse_quant(p, c)) ||
 	    (rc = get_string_in(p, p->root, "dtype", c->torch_dtype, sizeof(c->torch_dtype))) ||
@@ -501,6 +504,12 @@ static int validate(struct parse *p, struct ds_config *c)
 		return bad(p, "tie_word_embeddings", "true is not supported (DeepSeek models never tie)%s", "");
 	if (c->attention_bias)
 		return bad(p, "attention_bias", "true is not supported (no DeepSeek model has biases)%s", "");
+	if (c->mlp_bias)
+		return bad(p, "mlp_bias", "true is not supported (no DeepSeek model has biases)%s", "");
+	/* transformers reads the field only for deepseek_v3; false would mean
+	 * rope rows pre-permuted to half-split order */
+	if (!c->rope_interleave && !strcmp(c->model_type, "deepseek_v3"))
+		return bad(p, "rope_interleave", "false is not supported (it means pre-permuted rope rows)%s", "");
 	return 0;
 }
 

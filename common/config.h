@@ -59,6 +59,8 @@ struct ds_config {
 	struct ds_rope_scaling rope_scaling;
 	int tie_word_embeddings;
 	int attention_bias;
+	int rope_interleave;		/* true (default): rope rows in the checkpoint's own pair order */
+	int mlp_bias;
 	long bos_token_id;		/* -1 when absent */
 	long eos_token_ids[DS_MAX_EOS];	/* eos_token_id, a number or a list */
 	int n_eos;

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
-#include <cjson/cJSON.h>
 
 #include "model.h"
 #include "rope.h"
@@ -94,34 +93,6 @@ static char *config_path(const char *path)
 	return out;
 }
 
-/* Fields config.h does not carry but transformers honours: refuse the
- * values that would make it compute something else. */
-static int check_extra_fields(const char *cp, const struct ds_config *c, struct ds_error *err)
-{
-	FILE *fp = fopen(cp, "rb");
-	char *text = NULL;
-	size_t len = 0;
-	cJSON *root, *it;
-	int rc = 0;
-
-	if (!fp)
-		return 0;	/* ds_config_load has read it; nothing more to say */
-	if (!fseek(fp, 0, SEEK_END) && (len = (size_t)ftell(fp)) > 0 && len < ((size_t)64 << 20) &&
-	    !fseek(fp, 0, SEEK_SET) && (text = malloc(len)) && fread(text, 1, len, fp) == len &&
-	    (root = cJSON_ParseWithLength(text, len))) {
-		it = cJSON_GetObjectItemCaseSensitive(root, "rope_interleave");
-		if (cJSON_IsFalse(it) && !strcmp(c->model_type, "deepseek_v3"))
-			rc = ds_error_set(err, EX_CONFIG, "rope_interleave false is not supported (it means pre-permuted rope rows)");
-		it = cJSON_GetObjectItemCaseSensitive(root, "mlp_bias");
-		if (cJSON_IsTrue(it))
-			rc = ds_error_set(err, EX_CONFIG, "mlp_bias true is not supported (no DeepSeek model has biases)");
-		cJSON_Delete(root);
-	}
-	free(text);
-	fclose(fp);
-	return rc;
-}
-
 int ds_model_load_config(struct ds_model *m, const char *path, struct ds_error *err)
 {
 	char *cp = config_path(path);
@@ -131,8 +102,6 @@ int ds_model_load_config(struct ds_model *m, const char *path, struct ds_error *
 	if (!cp)
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	rc = ds_config_load(&m->cfg, cp, err);
-	if (!rc)
-		rc = check_extra_fields(cp, &m->cfg, err);
 	free(cp);
 	if (rc)
 		return rc;

@@ -203,6 +203,8 @@ static void test_refusals(void)
 		{ "{\"model_type\": \"deepseek_v3\", \"bos_token_id\": -5}", "bos_token_id" },
 		{ "{\"model_type\": \"deepseek_v3\", \"moe_layer_freq\": 2}", "moe_layer_freq" },
 		{ "{\"model_type\": \"deepseek_v3\", \"tie_word_embeddings\": true}", "tie_word_embeddings" },
+		{ "{\"model_type\": \"deepseek_v3\", \"rope_interleave\": false}", "rope_interleave" },
+		{ "{\"model_type\": \"deepseek_v3\", \"mlp_bias\": true}", "mlp_bias" },
 		{ "{\"model_type\": \"deepseek_v3\", \"quantization_config\": {\"quant_method\": \"gptq\"}}",
 		  "quant_method" },
 		{ "{\"model_type\": \"deepseek_v3\", \"quantization_config\": {\"quant_method\": \"fp8\", "
