@@ -186,6 +186,11 @@ int ds_mk_plan_build(struct ds_mk_plan *p, const struct ds_config *c, enum ds_dt
 		return ds_error_set(err, EX_USAGE, "cannot store weights as %s", ds_dtype_name(dt));
 	p->brows = c->fp8_block_rows > 0 ? c->fp8_block_rows : 128;
 	p->bcols = c->fp8_block_cols > 0 ? c->fp8_block_cols : 128;
+	/* the loader and the forward pass read 128x128 blocks only (every
+	 * published checkpoint): do not write what no tool can read */
+	if (dt == DS_F8_E4M3 && (p->brows != 128 || p->bcols != 128))
+		return ds_error_set(err, EX_CONFIG, "FP8 weight_block_size [%ld, %ld]: dspipe reads [128, 128] only",
+				    p->brows, p->bcols);
 	p->ue8m0 = c->scale_ue8m0;
 	p->nshards = 1;
 	if (add(p, err, d.other, 2, c->vocab_size, c->hidden_size, DS_MK_EMBED, "model.embed_tokens.weight") < 0)

@@ -103,3 +103,9 @@ PY
 else
 	skip "HF safetensors reads the shards" "set DS_PYTHON to a python with safetensors"
 fi
+
+# an FP8 block size no dspipe reader takes is refused, not written
+ds mkmodel -p tiny-v3 --print-config | tr -d '\n\t ' | sed 's/"weight_block_size":\[128,128\]/"weight_block_size":[64,128]/' >"$T/b64.json"
+check "the test config asks for 64x128 blocks" grep -q '"weight_block_size":\[64,128\]' "$T/b64.json"
+expect_fail 78 "ds-mkmodel refuses FP8 blocks other than 128x128" ds mkmodel -c "$T/b64.json" -o "$T/b64"
+check "... and writes nothing" test ! -e "$T/b64/model.safetensors"
