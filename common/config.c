@@ -20,6 +20,7 @@
  * answer that cannot silently disagree with one of them).
  */
 #include "config.h"
+#include "fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -560,47 +561,7 @@ out:
 
 int ds_config_read(const char *path, char **text, size_t *len, struct ds_error *err)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, k;
-	int rc = 0;
-
-	*text = NULL;
-	if (!fp)
-		return ds_error_set(err, errno == ENOENT || errno == ENOTDIR ? EX_NOINPUT : EX_IOERR,
-				    "cannot open '%s': %s", path, strerror(errno));
-	for (;;) {
-		if (n == cap) {
-			char *nb;
-			if (cap >= ((size_t)64 << 20)) {
-				rc = ds_error_set(err, EX_CONFIG, "%s: larger than 64 MiB, not a config", path);
-				break;
-			}
-			cap = cap ? 2 * cap : 16384;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				rc = ds_error_set(err, EX_OSERR, "%s: out of memory", path);
-				break;
-			}
-			buf = nb;
-		}
-		k = fread(buf + n, 1, cap - n, fp);
-		if (!k)
-			break;
-		n += k;
-	}
-	if (!rc && ferror(fp))
-		rc = ds_error_set(err, EX_IOERR, "%s: read error: %s", path, strerror(errno));
-	fclose(fp);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	buf[n] = 0;
-	*text = buf;
-	if (len)
-		*len = n;
-	return 0;
+	return ds_read_file(path, (size_t)64 << 20, EX_CONFIG, text, len, err);
 }
 
 int ds_config_load(struct ds_config *c, const char *path, struct ds_error *err)

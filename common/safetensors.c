@@ -23,6 +23,7 @@
  * model) beyond the FP8 "_scale_inv" companion rule.
  */
 #include "safetensors.h"
+#include "fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -435,36 +436,6 @@ static int safe_relpath(const char *s)
 	return 1;
 }
 
-static int read_small_file(const char *path, char **out, size_t *len, struct ds_error *err)
-{
-	struct stat st;
-	FILE *fp = fopen(path, "rb");
-	char *buf;
-
-	if (!fp)
-		return ds_error_set(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s",
-				    path, strerror(errno));
-	if (fstat(fileno(fp), &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size > INDEX_MAX) {
-		fclose(fp);
-		return ds_error_set(err, EX_DATAERR, "%s: not a regular file of at most 256 MiB", path);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		fclose(fp);
-		return ds_error_set(err, EX_OSERR, "%s: out of memory", path);
-	}
-	*len = fread(buf, 1, (size_t)st.st_size, fp);
-	if (ferror(fp) || *len != (size_t)st.st_size) {
-		free(buf);
-		fclose(fp);
-		return ds_error_set(err, EX_IOERR, "%s: read error", path);
-	}
-	fclose(fp);
-	buf[*len] = 0;
-	*out = buf;
-	return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -492,7 +463,7 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 	size_t len = 0, nshards = 0, k = 0;
 	int nmap = 0, rc;
 
-	if ((rc = read_small_file(index_path, &text, &len, err)))
+	if ((rc = ds_read_file(index_path, INDEX_MAX, EX_DATAERR, &text, &len, err)))
 		return rc;
 	{
 		const char *end = NULL;

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "tok-impl.h"
+#include "fileio.h"
 
 static char *token_text(const cJSON *j)
 {
@@ -31,7 +32,7 @@ int ds_tok_config_load(struct ds_tok_config *cfg, const char *path, struct ds_er
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->add_bos = -1;
-	if ((rc = tok_read_file(path, &text, &n, err)))
+	if ((rc = ds_read_file(path, SIZE_MAX, EX_CONFIG, &text, &n, err)))
 		return rc;
 	j = cJSON_ParseWithLength(text, n);
 	free(text);

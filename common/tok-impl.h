@@ -107,10 +107,6 @@ int tok_jstr(struct jcur *c, const char **s, size_t *n, int *esc);
 long tok_junescape(const char *s, size_t n, uint8_t *out);
 int tok_jskip(struct jcur *c, int depth);
 
-/* tok-load.c: a whole regular file into *buf (malloc'd, one spare byte),
- * its size in *len.  Returns 0, or EX_NOINPUT (missing, not a regular file)
- * or EX_IOERR with err filled. */
-int tok_read_file(const char *path, char **buf, size_t *len, struct ds_error *err);
 
 /* tok-bpe.c */
 uint64_t tok_hash(const uint8_t *s, size_t n);

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "tok-impl.h"
 #include "utf8.h"
+#include "fileio.h"
 
 /* Parse a small member with cJSON (the caller deletes the result). */
 static cJSON *jparse_span(const char *s, const char *e)
@@ -501,34 +502,6 @@ static int build_tables(struct ds_tokenizer *t, struct loader *L)
 	return 0;
 }
 
-int tok_read_file(const char *path, char **buf, size_t *len, struct ds_error *err)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	size_t got = 0;
-
-	if (fd < 0)
-		return ds_error_set(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s",
-				    path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ds_error_set(err, EX_NOINPUT, "'%s' is not a regular file", path);
-	}
-	*buf = ds_xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, *buf + got, (size_t)st.st_size - got);
-		if (r <= 0) {
-			close(fd);
-			free(*buf);
-			return ds_error_set(err, EX_IOERR, "%s: read error: %s", path, r ? strerror(errno) : "short read");
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	*len = got;
-	return 0;
-}
-
 static int load_members(struct ds_tokenizer *t, struct loader *L, const char *const span[][2])
 {
 	/* span: 0 added_tokens, 1 normalizer, 2 pre_tokenizer, 3 decoder */
@@ -631,7 +604,7 @@ int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_err
 		bytelevel_tables();
 		tables_ready = 1;
 	}
-	if ((rc = tok_read_file(path, &text, &len, err))) {
+	if ((rc = ds_read_file(path, SIZE_MAX, EX_CONFIG, &text, &len, err))) {
 		free(t);
 		return rc;
 	}
