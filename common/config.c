@@ -21,6 +21,7 @@
  */
 #include "config.h"
 #include "fileio.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -35,7 +36,6 @@
 #define DIM_MAX ((long)1 << 20)
 #define VOCAB_MAX ((long)1 << 24)
 /* JSON numbers are doubles: integers beyond 2^53 are not exact */
-#define JSON_INT_MAX 9007199254740992.0
 
 struct parse {
 	const cJSON *root;
@@ -76,7 +76,7 @@ static int get_long_in(struct parse *p, const cJSON *obj, const char *key, long 
 	v = it->valuedouble;
 	if (!isfinite(v) || v != floor(v))
 		return bad(p, key, "must be an integer%s", "");
-	if (fabs(v) > JSON_INT_MAX)
+	if (fabs(v) > DS_JSON_INT_MAX)
 		return bad(p, key, "is out of range%s", "");
 	*out = (long)v;
 	return 0;
@@ -246,7 +246,7 @@ static int parse_eos(struct parse *p, struct ds_config *c)
 	c->n_eos = 0;
 	cJSON_ArrayForEach(e, it) {
 		double v = cJSON_IsNumber(e) ? e->valuedouble : 0.5;
-		if (v != floor(v) || fabs(v) > JSON_INT_MAX)
+		if (v != floor(v) || fabs(v) > DS_JSON_INT_MAX)
 			return bad(p, "eos_token_id", "must be an integer or a list of integers%s", "");
 		if (c->n_eos == DS_MAX_EOS)
 			return bad(p, "eos_token_id", "has more than " "8" " ids%s", "");
@@ -514,24 +514,6 @@ static int validate(struct parse *p, struct ds_config *c)
 	return 0;
 }
 
-/* cJSON stops at the end of the first value; anything but white space after
- * it makes the text invalid */
-static cJSON *json_parse_all(const char *json, size_t len)
-{
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-
-	if (!root)
-		return NULL;
-	while (end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-		end++;
-	if (end != json + len) {
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
-}
-
 int ds_config_parse(struct ds_config *c, const char *json, size_t len, const char *name,
 		    struct ds_error *err)
 {
@@ -541,7 +523,7 @@ int ds_config_parse(struct ds_config *c, const char *json, size_t len, const cha
 
 	if (memchr(json, 0, len))
 		return ds_error_set(err, EX_CONFIG, "%s: not JSON (contains a NUL byte)", p.name);
-	root = json_parse_all(json, len);
+	root = ds_json_parse_all(json, len);
 	if (!root)
 		return ds_error_set(err, EX_CONFIG, "%s: not valid JSON", p.name);
 	p.root = root;

@@ -24,6 +24,7 @@
  */
 #include "safetensors.h"
 #include "fileio.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -38,7 +39,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#define JSON_INT_MAX 9007199254740992.0	/* 2^53: above it doubles skip integers */
 #define INDEX_MAX ((size_t)256 << 20)
 
 /* ---- one file ---- */
@@ -59,7 +59,7 @@ static int json_u53(const cJSON *it, uint64_t *out)
 	if (!cJSON_IsNumber(it))
 		return -1;
 	v = it->valuedouble;
-	if (!(v >= 0) || v > JSON_INT_MAX || v != floor(v))
+	if (!(v >= 0) || v > DS_JSON_INT_MAX || v != floor(v))
 		return -1;
 	*out = (uint64_t)v;
 	return 0;
@@ -465,16 +465,7 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 
 	if ((rc = ds_read_file(index_path, INDEX_MAX, EX_DATAERR, &text, &len, err)))
 		return rc;
-	{
-		const char *end = NULL;
-		root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-		while (root && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-			end++;
-		if (root && end != text + len) {
-			cJSON_Delete(root);
-			root = NULL;
-		}
-	}
+	root = ds_json_parse_all(text, len);
 	if (!root || !cJSON_IsObject(root)) {
 		rc = ds_error_set(err, EX_DATAERR, "%s: not a JSON object", index_path);
 		goto out;

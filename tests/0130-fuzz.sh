@@ -12,7 +12,7 @@ if ! command -v clang >/dev/null 2>&1; then
 	exit 0
 fi
 top="$DS_TESTS/.."
-srcs="common/stream.c common/tensor.c common/checksum.c common/error.c common/safetensors.c common/fileio.c common/cli.c"
+srcs="common/stream.c common/tensor.c common/checksum.c common/error.c common/safetensors.c common/fileio.c common/json.c common/cli.c"
 for t in frame safetensors; do
 	if ! (cd "$top" && clang -D_GNU_SOURCE -Icommon -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o "$T/fuzz-$t" "tests/fuzz/fuzz-$t.c" $srcs -lcjson -lsodium -lm) >"$T/cc-$t.log" 2>&1; then
