@@ -40,7 +40,9 @@ void ds_tool_finish(FILE *in)
 {
 	if (in && in != stdin)
 		fclose(in);
-	if (fflush(stdout))
+	/* ferror too: glibc drops a buffer whose write failed, so a later
+	 * flush can succeed with the output lost */
+	if (fflush(stdout) || ferror(stdout))
 		ds_die(EX_IOERR, "write error: %m");
 }
 

@@ -71,3 +71,12 @@ ln -s "$TOK" "$T/cfgdir/tokenizer.json"
 expect_fail 66 "a tokenizer_config.json that is a directory is refused, not a crash" ds tokenize -m "$T/cfgdir" -f text </dev/null
 printf '{"model":{"type":"Unigram","vocab":[]}}' >"$T/uni.json"
 expect_fail 78 "an unsupported tokenizer.json (Unigram)" ds tokenize -t "$T/uni.json" -f text </dev/null
+
+# a full disk is a write error (74), for short output and for output that
+# fills stdio's buffer many times over
+if [ -w /dev/full ]; then
+	expect_fail 74 "text ids to a full disk" sh -c "echo hi | ds-tokenize -m '$DS_TESTS/../share/deepseek-v3' -f text >/dev/full"
+	expect_fail 74 "many text ids to a full disk" sh -c "head -c 300000 /dev/zero | tr '\\\\0' a | fold -w 7 | ds-tokenize -m '$DS_TESTS/../share/deepseek-v3' -f text >/dev/full"
+else
+	skip "text ids to a full disk" "no /dev/full"
+fi
