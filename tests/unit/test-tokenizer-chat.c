@@ -13,15 +13,6 @@
 #include "testhelp.h"
 #include "tokenizer.h"
 
-static char buf[4096];
-
-static const char *tests_path(const char *rel)
-{
-	const char *dir = getenv("DS_TESTS");
-	snprintf(buf, sizeof(buf), "%s/%s", dir ? dir : "tests", rel);
-	return buf;
-}
-
 static void check_identify(void)
 {
 	struct ds_tok_config cfg;

@@ -14,15 +14,6 @@
 #include "tok-impl.h"
 #include "utf8.h"
 
-static char buf[4096];
-
-static const char *tests_path(const char *rel)
-{
-	const char *dir = getenv("DS_TESTS");
-	snprintf(buf, sizeof(buf), "%s/%s", dir ? dir : "tests", rel);
-	return buf;
-}
-
 /* One class: the reference's ranges vs the translated pattern, per code point. */
 static void check_class(const char *name, const char *ranges)
 {

@@ -7,27 +7,11 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "testhelp.h"
 #include "tokenizer.h"
 #include "utf8.h"
-
-static char path_buf[4096];
-
-static const char *tests_path(const char *rel)
-{
-	const char *dir = getenv("DS_TESTS");
-	snprintf(path_buf, sizeof(path_buf), "%s/%s", dir ? dir : "tests", rel);
-	return path_buf;
-}
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static int same_ids(const struct ds_ids *a, const cJSON *want)
 {
@@ -355,7 +339,7 @@ int main(void)
 {
 	struct ds_tokenizer *tok;
 	struct ds_error err = { 0 };
-	double t0 = now();
+	double t0 = ds_seconds();
 	int rc = ds_tokenizer_load(&tok, tests_path("../share/deepseek-v3/tokenizer.json"), &err);
 
 	check("load share/deepseek-v3/tokenizer.json", rc == 0);
@@ -363,7 +347,7 @@ int main(void)
 		printf("# %s\n", err.msg);
 		return test_done();
 	}
-	printf("# measured load %.1f ms\n", (now() - t0) * 1e3);
+	printf("# measured load %.1f ms\n", (ds_seconds() - t0) * 1e3);
 	check("ids: 128000 vocab + added up to 128814", ds_tokenizer_n_ids(tok) == 128815);
 	check("BOS is an added special token", ds_tokenizer_added_id(tok, "<｜begin▁of▁sentence｜>", strlen("<｜begin▁of▁sentence｜>")) == 0 &&
 	      ds_tokenizer_is_special(tok, 0));

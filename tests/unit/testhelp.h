@@ -21,6 +21,17 @@ static int test_passed, test_failed;
 	char desc_[256]; snprintf(desc_, sizeof(desc_), __VA_ARGS__); check(desc_, cond); \
 } while (0)
 
+/* A file under tests/ ($DS_TESTS, set by the runner; "tests" otherwise).
+ * The result lives until the next call. */
+static inline const char *tests_path(const char *rel)
+{
+	static char path[4096];
+	const char *dir = getenv("DS_TESTS");
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests", rel);
+	return path;
+}
+
 static inline int test_done(void)
 {
 	if (test_passed + test_failed == 0) {
