@@ -22,7 +22,7 @@ int ds_model_layer_is_moe(const struct ds_model *m, long i)
 	return m->E > 0 && i >= m->cfg.first_k_dense_replace;
 }
 
-int ds_model_init_dims(struct ds_model *m, struct ds_error *err)
+static int init_dims(struct ds_model *m, struct ds_error *err)
 {
 	const struct ds_config *c = &m->cfg;
 	struct ds_rope rope;
@@ -105,7 +105,7 @@ int ds_model_load_config(struct ds_model *m, const char *path, struct ds_error *
 	free(cp);
 	if (rc)
 		return rc;
-	return ds_model_init_dims(m, err);
+	return init_dims(m, err);
 }
 
 /* ---- tensor lookup ---- */

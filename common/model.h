@@ -105,9 +105,6 @@ int ds_model_open(struct ds_model *m, const char *path, const struct ds_model_wa
  * its options against the config first does not read it twice). */
 int ds_model_map(struct ds_model *m, const char *path, const struct ds_model_want *want,
 		 struct ds_error *err);
-/* Fill the dimensions from m->cfg and check support (EX_CONFIG).  Used by
- * ds_model_load_config and by tests that build a model in memory. */
-int ds_model_init_dims(struct ds_model *m, struct ds_error *err);
 void ds_model_release(struct ds_model *m);
 
 /* Whether main layer i is MoE. */

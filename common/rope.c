@@ -9,7 +9,8 @@
 
 #include "rope.h"
 
-double ds_rope_yarn_mscale(double scale, double k)
+/* yarn_get_mscale(s, k) = 1 when s <= 1, else 0.1 k ln s + 1. */
+static double yarn_mscale(double scale, double k)
 {
 	if (scale <= 1)
 		return 1.0;
@@ -83,12 +84,12 @@ int ds_rope_init(struct ds_rope *r, const struct ds_config *c, struct ds_error *
 			r->inv_freq[i] = inter * (1.0f - ef) + extra * ef;
 		}
 		if (y->mscale != 0 && y->mscale_all_dim != 0)
-			r->amplitude = (float)(ds_rope_yarn_mscale(factor, y->mscale) /
-					       ds_rope_yarn_mscale(factor, y->mscale_all_dim));
+			r->amplitude = (float)(yarn_mscale(factor, y->mscale) /
+					       yarn_mscale(factor, y->mscale_all_dim));
 		else
-			r->amplitude = (float)ds_rope_yarn_mscale(factor, 1.0);
+			r->amplitude = (float)yarn_mscale(factor, 1.0);
 		if (y->mscale_all_dim != 0) {
-			double m = ds_rope_yarn_mscale(y->factor > 0 ? y->factor : factor, y->mscale_all_dim);
+			double m = yarn_mscale(y->factor > 0 ? y->factor : factor, y->mscale_all_dim);
 
 			sigma = sigma * m * m;
 		}

@@ -40,7 +40,5 @@ void ds_rope_table(const struct ds_rope *r, long pos, float *cs);
 /* Rotate the dim values of x in place with a table from ds_rope_table(). */
 void ds_rope_rotate(const struct ds_rope *r, const float *cs, float *x);
 
-/* yarn_get_mscale(s, k) = 1 when s <= 1, else 0.1 k ln s + 1. */
-double ds_rope_yarn_mscale(double scale, double k);
 
 #endif
