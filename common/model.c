@@ -19,7 +19,7 @@
 
 int ds_model_layer_is_moe(const struct ds_model *m, long i)
 {
-	return m->E > 0 && i >= m->cfg.first_k_dense_replace;
+	return ds_config_layer_is_moe(&m->cfg, i);
 }
 
 static int init_dims(struct ds_model *m, struct ds_error *err)
