@@ -16,8 +16,8 @@
 #include "cli.h"
 #include "clock.h"
 #include "device.h"
-#include "forward.h"
-#include "kernels.h"
+#include "cpu/forward.h"
+#include "cpu/kernels.h"
 #include "model.h"
 
 struct bench_opts {

@@ -9,7 +9,6 @@
 
 #include "cli.h"
 #include "toolio.h"
-#include "forward.h"
 #include "fwdio.h"
 #include "model.h"
 #include "stream.h"

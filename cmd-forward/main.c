@@ -2,7 +2,7 @@
  * ds-forward - HIDDEN -> HIDDEN through a slice of decoder layers, or with
  * --head -> LOGITS; with --mtp the MTP module: HIDDEN (last residual) +
  * TOKENS -> LOGITS (aux 1).  Keeps the KV cache per sequence across frames;
- * CONTROL END/RESET free it.  The work is in common/forward.c (through the
+ * CONTROL END/RESET free it.  The work is in common/cpu/forward.c (through the
  * backend seam) and the frame handling in common/fwdio.c.
  */
 #include <inttypes.h>

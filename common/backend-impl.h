@@ -18,6 +18,7 @@ struct ds_backend_ops {
 	int (*route)(void *impl, const struct ds_fwd_batch *batch, long layer, const float *hidden, int from_input,
 		     int32_t *ids, float *weights, struct ds_error *err);
 	void (*end_seq)(void *impl, uint64_t seq);
+	void (*truncate_seq)(void *impl, uint64_t seq, long len);
 	void (*set_hooks)(void *impl, const struct ds_fwd_hooks *h);
 	void (*free)(void *impl);
 };

@@ -97,3 +97,35 @@ void ds_backend_end_seq(struct ds_backend *b, uint64_t seq)
 {
 	b->ops->end_seq(b->impl, seq);
 }
+
+void ds_backend_truncate_seq(struct ds_backend *b, uint64_t seq, long len)
+{
+	b->ops->truncate_seq(b->impl, seq, len);
+}
+
+int ds_batch_check(const struct ds_fwd_batch *batch, long max_pos, long (*len_of)(void *ctx, uint64_t seq),
+		   void *ctx, struct ds_error *err)
+{
+	for (int i = 0; i < batch->nchunks; i++) {
+		const struct ds_fwd_chunk *c = &batch->chunks[i];
+		long len;
+
+		if (c->n < 0 || c->pos < 0)
+			return ds_error_set(err, EX_DATAERR, "sequence %llu: negative position or row count",
+					    (unsigned long long)c->seq);
+		for (int j = 0; j < i; j++)
+			if (batch->chunks[j].seq == c->seq)
+				return ds_error_set(err, EX_DATAERR, "sequence %llu appears twice in one batch",
+						    (unsigned long long)c->seq);
+		len = len_of(ctx, c->seq);
+		if (c->pos != len)
+			return ds_error_set(err, EX_DATAERR,
+					    "sequence %llu: frame starts at position %ld but %ld position%s cached (expected pos %ld)",
+					    (unsigned long long)c->seq, c->pos, len, len == 1 ? " is" : "s are", len);
+		if (c->pos + c->n > max_pos)
+			return ds_error_set(err, EX_DATAERR,
+					    "sequence %llu: positions %ld..%ld go beyond max_position_embeddings %ld",
+					    (unsigned long long)c->seq, c->pos, c->pos + c->n - 1, max_pos);
+	}
+	return 0;
+}

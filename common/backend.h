@@ -92,5 +92,16 @@ int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, lon
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err);
 /* Forget a sequence (CONTROL END / RESET). */
 void ds_backend_end_seq(struct ds_backend *b, uint64_t seq);
+/* Roll a sequence back: keep only its first len cached positions, in the
+ * main layers and the MTP module (nothing happens where fewer are cached).
+ * The next chunk of seq then starts at pos = len. */
+void ds_backend_truncate_seq(struct ds_backend *b, uint64_t seq, long len);
+
+/* The rule every backend applies before a batch touches its cache: chunk
+ * rows and positions are non-negative, no sequence appears twice, each
+ * chunk starts where its sequence's cache ends (len_of(ctx, seq), 0 for a
+ * new one), and pos + n <= max_pos.  EX_DATAERR naming the sequence. */
+int ds_batch_check(const struct ds_fwd_batch *batch, long max_pos, long (*len_of)(void *ctx, uint64_t seq),
+		   void *ctx, struct ds_error *err);
 
 #endif

@@ -348,3 +348,25 @@ void ds_model_release(struct ds_model *m)
 		ds_checkpoint_release(&m->ck);
 	memset(m, 0, sizeof(*m));
 }
+
+int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err)
+{
+	size_t esz = ds_dtype_size(embed->dtype);
+
+	for (long r = 0; r < n; r++)
+		if (ids[r] < 0 || ids[r] >= embed->rows)
+			return ds_error_set(err, EX_DATAERR, "token %ld: id %d is outside the vocabulary (0..%ld)", r,
+					    (int)ids[r], embed->rows - 1);
+	for (long r = 0; r < n; r++) {
+		const uint8_t *row = (const uint8_t *)embed->data + (size_t)ids[r] * (size_t)embed->ld * esz;
+
+		if (embed->dtype == DS_F8_E4M3) {
+			for (long k = 0; k < embed->cols; k++)
+				out[r * embed->cols + k] = ds_mat_get(embed, ids[r], k);
+		} else if (ds_to_f32(out + r * embed->cols, row, embed->dtype, (size_t)embed->cols)) {
+			return ds_error_set(err, EX_DATAERR, "embedding dtype %s is not supported",
+					    ds_dtype_name(embed->dtype));
+		}
+	}
+	return 0;
+}

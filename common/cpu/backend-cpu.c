@@ -37,6 +37,11 @@ static void cpu_end_seq(void *impl, uint64_t seq)
 	ds_forward_end_seq(impl, seq);
 }
 
+static void cpu_truncate_seq(void *impl, uint64_t seq, long len)
+{
+	ds_forward_truncate_seq(impl, seq, len);
+}
+
 static void cpu_set_hooks(void *impl, const struct ds_fwd_hooks *h)
 {
 	ds_forward_set_hooks(impl, h);
@@ -48,7 +53,7 @@ static void cpu_free(void *impl)
 }
 
 static const struct ds_backend_ops cpu_ops = {
-	"cpu", cpu_check, cpu_layers, cpu_head, cpu_mtp, cpu_route, cpu_end_seq, cpu_set_hooks, cpu_free,
+	"cpu", cpu_check, cpu_layers, cpu_head, cpu_mtp, cpu_route, cpu_end_seq, cpu_truncate_seq, cpu_set_hooks, cpu_free,
 };
 
 int ds_backend_cpu_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,

@@ -40,39 +40,6 @@ size_t ds_matmul_scratch(const struct ds_mat *w)
 	return 0;
 }
 
-int ds_mat_valid(const struct ds_mat *w)
-{
-	if (!w || !w->data || w->rows < 0 || w->cols < 0 || w->ld < w->cols)
-		return 0;
-	switch (w->dtype) {
-	case DS_F32:
-	case DS_F16:
-	case DS_BF16:
-		return 1;
-	case DS_F8_E4M3:
-		return w->scale && w->scale_ld == (w->cols + DS_FP8_BLOCK - 1) / DS_FP8_BLOCK;
-	default:
-		return 0;
-	}
-}
-
-float ds_mat_get(const struct ds_mat *w, long n, long k)
-{
-	long i = n * w->ld + k;
-
-	switch (w->dtype) {
-	case DS_F32:
-	case DS_F16:
-	case DS_BF16:
-		return ds_weight_f32(w->dtype, w->data, i);
-	case DS_F8_E4M3:
-		return ds_weight_f32(w->dtype, w->data, i) *
-		       w->scale[(n / DS_FP8_BLOCK) * w->scale_ld + k / DS_FP8_BLOCK];
-	default:
-		return 0;
-	}
-}
-
 /* the activations pre-scaled for the FP8 row block nb */
 static void fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, long nx, float *xs)
 {

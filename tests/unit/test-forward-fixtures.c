@@ -22,7 +22,7 @@
 #include <sysexits.h>
 
 #include "backend.h"
-#include "forward.h"
+#include "cpu/forward.h"
 #include "safetensors.h"
 #include "stream.h"
 #include "testhelp.h"

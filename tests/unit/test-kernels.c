@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "cpu/kernels.h"
 #include "testhelp.h"
 #include "threadpool.h"
 

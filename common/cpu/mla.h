@@ -55,6 +55,10 @@ struct ds_kv_seq *ds_kv_get(struct ds_kv *kv, uint64_t seq);
 int ds_kv_reserve(struct ds_kv *kv, struct ds_kv_seq *s, long len, struct ds_error *err);
 /* Forget seq (CONTROL END / RESET); nothing happens when it has no cache. */
 void ds_kv_drop(struct ds_kv *kv, uint64_t seq);
+/* Keep only the first len positions of seq (nothing happens when it has
+ * no cache or len is not shorter); the rows beyond are overwritten by the
+ * next frame. */
+void ds_kv_truncate(struct ds_kv *kv, uint64_t seq, long len);
 void ds_kv_release(struct ds_kv *kv);
 
 /* The rows of one step, in order: row r is at position pos[r] of the

@@ -3,12 +3,12 @@
  * f32 activations with weight matrices kept in their checkpoint dtype (F32,
  * F16, BF16, FP8-e4m3 with 128x128 block scales), converted in registers.
  *
- * Owns: struct ds_mat (a borrowed view of a row-major matrix), the kernel
- * table and its runtime selection (generic C, AVX2+FMA+F16C, AVX-512 with
- * VBMI; and "avx512bf16", BF16 weights through vdpbf16ps on hi/lo-split
- * activations - selectable, not the default: half the speed of the f32
- * path on the CPU it was measured on).  Leaves out: threads (threadpool.h splits rows between calls) and
- * everything model-specific.
+ * Owns: the kernel table and its runtime selection (generic C,
+ * AVX2+FMA+F16C, AVX-512 with VBMI; and "avx512bf16", BF16 weights through
+ * vdpbf16ps on hi/lo-split activations - selectable, not the default: half
+ * the speed of the f32 path on the CPU it was measured on).  The weight view
+ * struct ds_mat is mat.h's.  Leaves out: threads (threadpool.h splits rows
+ * between calls) and everything model-specific.
  *
  * Invariants every implementation keeps, so that results never depend on
  * how work is split:
@@ -32,21 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tensor.h"
+#include "mat.h"
 
-#define DS_FP8_BLOCK 128	/* rows and columns of one weight_scale_inv block */
 #define DS_MATMUL_XCHUNK 16	/* activation rows pre-scaled together (FP8) */
-
-/* A borrowed view of a matrix [rows, cols], row i at data + i*ld elements. */
-struct ds_mat {
-	enum ds_dtype dtype;	/* DS_F32, DS_F16, DS_BF16 or DS_F8_E4M3 */
-	long rows, cols;
-	long ld;		/* elements from one row to the next (>= cols) */
-	const void *data;
-	const float *scale;	/* DS_F8_E4M3 only: [ceil(rows/128), scale_ld] */
-	long scale_ld;		/* ceil(cols/128) */
-	const char *name;	/* for messages; may be NULL */
-};
 
 /*
  * y[r*ldy + (n - n0)] = sum_k x[r*ldx + k] * W[n][k]   for n0 <= n < n1,
@@ -80,13 +68,6 @@ const struct ds_kernels *ds_kernels_named(const char *name);
 
 /* Floats of scratch one ds_matmul call on w needs. */
 size_t ds_matmul_scratch(const struct ds_mat *w);
-/* Whether a matrix view is well formed (known dtype, scales present for
- * FP8, ld >= cols). */
-int ds_mat_valid(const struct ds_mat *w);
-
-/* One weight element as f32 (slow; tests and odd corners only). */
-float ds_mat_get(const struct ds_mat *w, long n, long k);
-
 /* The implementations, for the dispatcher and the tests. */
 extern const struct ds_kernels ds_kernels_generic;
 #if defined(__x86_64__)

@@ -43,28 +43,6 @@ struct ds_forward {
 	struct ds_matmul_job *jobs;
 };
 
-int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err)
-{
-	size_t esz = ds_dtype_size(embed->dtype);
-
-	for (long r = 0; r < n; r++)
-		if (ids[r] < 0 || ids[r] >= embed->rows)
-			return ds_error_set(err, EX_DATAERR, "token %ld: id %d is outside the vocabulary (0..%ld)", r,
-					    (int)ids[r], embed->rows - 1);
-	for (long r = 0; r < n; r++) {
-		const uint8_t *row = (const uint8_t *)embed->data + (size_t)ids[r] * (size_t)embed->ld * esz;
-
-		if (embed->dtype == DS_F8_E4M3) {
-			for (long k = 0; k < embed->cols; k++)
-				out[r * embed->cols + k] = ds_mat_get(embed, ids[r], k);
-		} else if (ds_to_f32(out + r * embed->cols, row, embed->dtype, (size_t)embed->cols)) {
-			return ds_error_set(err, EX_DATAERR, "embedding dtype %s is not supported",
-					    ds_dtype_name(embed->dtype));
-		}
-	}
-	return 0;
-}
-
 /* ---- setup ---- */
 
 static int alloc_f(float **p, size_t n, struct ds_error *err)
@@ -204,33 +182,17 @@ void ds_forward_set_hooks(struct ds_forward *f, const struct ds_fwd_hooks *h)
 
 /* ---- batches and caches ---- */
 
-static int check_kv(const struct ds_forward *f, const struct ds_kv *kv, const struct ds_fwd_batch *batch,
+static long kv_len_of(void *ctx, uint64_t seq)
+{
+	const struct ds_kv_seq *s = ds_kv_find(ctx, seq);
+
+	return s ? s->len : 0;
+}
+
+static int check_kv(const struct ds_forward *f, struct ds_kv *kv, const struct ds_fwd_batch *batch,
 		    struct ds_error *err)
 {
-	long maxpos = f->m->cfg.max_position_embeddings;
-
-	for (int i = 0; i < batch->nchunks; i++) {
-		const struct ds_fwd_chunk *c = &batch->chunks[i];
-		const struct ds_kv_seq *s = ds_kv_find(kv, c->seq);
-		long len = s ? s->len : 0;
-
-		if (c->n < 0 || c->pos < 0)
-			return ds_error_set(err, EX_DATAERR, "sequence %llu: negative position or row count",
-					    (unsigned long long)c->seq);
-		for (int j = 0; j < i; j++)
-			if (batch->chunks[j].seq == c->seq)
-				return ds_error_set(err, EX_DATAERR, "sequence %llu appears twice in one batch",
-						    (unsigned long long)c->seq);
-		if (c->pos != len)
-			return ds_error_set(err, EX_DATAERR,
-					    "sequence %llu: frame starts at position %ld but %ld position%s cached (expected pos %ld)",
-					    (unsigned long long)c->seq, c->pos, len, len == 1 ? " is" : "s are", len);
-		if (c->pos + c->n > maxpos)
-			return ds_error_set(err, EX_DATAERR,
-					    "sequence %llu: positions %ld..%ld go beyond max_position_embeddings %ld",
-					    (unsigned long long)c->seq, c->pos, c->pos + c->n - 1, maxpos);
-	}
-	return 0;
+	return ds_batch_check(batch, f->m->cfg.max_position_embeddings, kv_len_of, kv, err);
 }
 
 int ds_forward_check(struct ds_forward *f, const struct ds_fwd_batch *batch, int mtp, struct ds_error *err)
@@ -590,4 +552,10 @@ void ds_forward_end_seq(struct ds_forward *f, uint64_t seq)
 {
 	ds_kv_drop(&f->kv, seq);
 	ds_kv_drop(&f->kv_mtp, seq);
+}
+
+void ds_forward_truncate_seq(struct ds_forward *f, uint64_t seq, long len)
+{
+	ds_kv_truncate(&f->kv, seq, len);
+	ds_kv_truncate(&f->kv_mtp, seq, len);
 }

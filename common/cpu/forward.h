@@ -44,9 +44,6 @@ int ds_forward_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, const
 int ds_forward_route(struct ds_forward *f, const struct ds_fwd_batch *batch, long layer, const float *hidden,
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err);
 void ds_forward_end_seq(struct ds_forward *f, uint64_t seq);
-
-/* Embedding rows: out[r] = embed[ids[r]] as f32.  EX_DATAERR naming the
- * row when an id is outside [0, vocab_size). */
-int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err);
+void ds_forward_truncate_seq(struct ds_forward *f, uint64_t seq, long len);
 
 #endif

@@ -97,6 +97,14 @@ void ds_kv_drop(struct ds_kv *kv, uint64_t seq)
 		}
 }
 
+void ds_kv_truncate(struct ds_kv *kv, uint64_t seq, long len)
+{
+	struct ds_kv_seq *s = ds_kv_find(kv, seq);
+
+	if (s && len >= 0 && len < s->len)
+		s->len = len;
+}
+
 void ds_kv_release(struct ds_kv *kv)
 {
 	for (long i = 0; i < kv->nseq; i++)
