@@ -21,6 +21,10 @@ struct ds_backend_ops {
 	void (*truncate_seq)(void *impl, uint64_t seq, long len);
 	void (*set_hooks)(void *impl, const struct ds_fwd_hooks *h);
 	void (*free)(void *impl);
+	/* optional (NULL: the backend cannot draft; backend.c answers 69) */
+	int (*mtp_layer)(void *impl, const struct ds_fwd_batch *batch, const float *hidden, const int32_t *next,
+			 float *out, struct ds_error *err);
+	int (*mtp_head)(void *impl, const float *h, long n, float *logits, struct ds_error *err);
 };
 
 struct ds_backend {

@@ -87,6 +87,21 @@ int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const
 	return b->ops->mtp(b->impl, batch, hidden, next_tokens, logits, err);
 }
 
+int ds_backend_mtp_layer(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
+			 const int32_t *next_tokens, float *out, struct ds_error *err)
+{
+	if (!b->ops->mtp_layer)
+		return ds_error_set(err, EX_UNAVAILABLE, "the %s backend cannot run the MTP layer alone", b->ops->name);
+	return b->ops->mtp_layer(b->impl, batch, hidden, next_tokens, out, err);
+}
+
+int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, float *logits, struct ds_error *err)
+{
+	if (!b->ops->mtp_head)
+		return ds_error_set(err, EX_UNAVAILABLE, "the %s backend cannot run the MTP head alone", b->ops->name);
+	return b->ops->mtp_head(b->impl, h, n, logits, err);
+}
+
 int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, long layer, const float *hidden,
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err)
 {

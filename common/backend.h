@@ -85,6 +85,18 @@ int ds_backend_head(struct ds_backend *b, const float *hidden, long n, float *lo
  * the next token of every row; extends the MTP cache. */
 int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
 		   const int32_t *next_tokens, float *logits, struct ds_error *err);
+/* The two halves of ds_backend_mtp, for drafting several tokens with the
+ * one MTP module (speculative decoding, spec.h): the MTP decoder layer
+ * alone, writing each row's output residual (before shared_head.norm) to
+ * out [rows][D] and extending the MTP cache as ds_backend_mtp does; and its
+ * head, logits[r] = shared_head.head . RMSNorm(h[r]; shared_head.norm).
+ * ds_backend_mtp's logits equal mtp_head(mtp_layer(...)) bit for bit.  A
+ * residual from mtp_layer given back as `hidden` (with the token drafted
+ * from it as the next token) drafts one position further.  A backend
+ * without them answers EX_UNAVAILABLE. */
+int ds_backend_mtp_layer(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
+			 const int32_t *next_tokens, float *out, struct ds_error *err);
+int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, float *logits, struct ds_error *err);
 /* Experts and weights (K per row) of decoder layer `layer` (in [first,
  * last), MoE).  hidden is the MoE input, or with from_input the residual
  * entering the layer (its attention then runs and extends the cache). */

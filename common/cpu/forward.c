@@ -446,8 +446,20 @@ int ds_forward_head(struct ds_forward *f, const float *hidden, long n, float *lo
 struct mtp_ctx {
 	const float *hidden;
 	const int32_t *next;
-	float *logits;
+	float *out;		/* the layer's output residual [rows][D], or NULL */
+	float *logits;		/* [rows][V], or NULL */
 };
+
+static void mtp_head_rows(struct ds_forward *f, const float *h, long n, float *logits)
+{
+	const struct ds_model *m = f->m;
+	const struct ds_layer *l = &m->layers[m->L];
+	long D = m->D;
+
+	for (long r = 0; r < n; r++)
+		ds_rmsnorm(f->a + r * D, h + r * D, l->head_norm, D, m->eps);
+	ds_exec_matmul(&f->x, &l->head, f->a, D, n, logits, m->V);
+}
 
 static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long row0, void *arg)
 {
@@ -472,28 +484,55 @@ static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long 
 	}
 	ds_exec_matmul(&f->x, &l->eh_proj, f->cat, 2 * D, n, f->hm, D);
 	layer_step(f, l, 0, rows, f->hm, row0);
-	for (long r = 0; r < n; r++)
-		ds_rmsnorm(f->a + r * D, f->hm + r * D, l->head_norm, D, m->eps);
-	ds_exec_matmul(&f->x, &l->head, f->a, D, n, c->logits + row0 * m->V, m->V);
+	if (c->out)
+		memcpy(c->out + row0 * D, f->hm, (size_t)(n * D) * sizeof(float));
+	if (c->logits)
+		mtp_head_rows(f, f->hm, n, c->logits + row0 * m->V);
 }
 
-int ds_forward_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, const float *hidden,
-		   const int32_t *next_tokens, float *logits, struct ds_error *err)
+static int run_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, struct mtp_ctx *c, struct ds_error *err)
 {
 	const struct ds_model *m = f->m;
-	struct mtp_ctx c = { hidden, next_tokens, logits };
 	long n = ds_batch_rows(batch);
 	int rc;
 
 	if (f->kv_mtp.nlayers != 1)
 		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not set up");
 	for (long r = 0; r < n; r++)
-		if (next_tokens[r] < 0 || next_tokens[r] >= m->V)
+		if (c->next[r] < 0 || c->next[r] >= m->V)
 			return ds_error_set(err, EX_DATAERR, "next token %ld: id %d is outside the vocabulary (0..%ld)", r,
-					    (int)next_tokens[r], m->V - 1);
+					    (int)c->next[r], m->V - 1);
 	if ((rc = prepare(f, &f->kv_mtp, batch, err)))
 		return rc;
-	for_steps(f, batch, mtp_step, &c);
+	for_steps(f, batch, mtp_step, c);
+	return 0;
+}
+
+int ds_forward_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, const float *hidden,
+		   const int32_t *next_tokens, float *logits, struct ds_error *err)
+{
+	struct mtp_ctx c = { hidden, next_tokens, NULL, logits };
+
+	return run_mtp(f, batch, &c, err);
+}
+
+int ds_forward_mtp_layer(struct ds_forward *f, const struct ds_fwd_batch *batch, const float *hidden,
+			 const int32_t *next_tokens, float *out, struct ds_error *err)
+{
+	struct mtp_ctx c = { hidden, next_tokens, out, NULL };
+
+	return run_mtp(f, batch, &c, err);
+}
+
+int ds_forward_mtp_head(struct ds_forward *f, const float *h, long n, float *logits, struct ds_error *err)
+{
+	if (f->kv_mtp.nlayers != 1)
+		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not set up");
+	for (long r0 = 0; r0 < n; r0 += f->max_rows) {
+		long cnt = n - r0 < f->max_rows ? n - r0 : f->max_rows;
+
+		mtp_head_rows(f, h + r0 * f->m->D, cnt, logits + r0 * f->m->V);
+	}
 	return 0;
 }
 
