@@ -15,6 +15,7 @@
 #include "sample.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,21 @@ void ds_sample_params_default(struct ds_sample_params *p)
 	p->repeat_penalty = 1.0;
 	p->penalty_last_n = -1;
 	p->logprobs = -1;
+}
+
+int ds_sample_parse_seed(const char *arg, void *target)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!arg || !*arg || *arg == '-' || *arg == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || *end)
+		return -1;
+	*(uint64_t *)target = v;
+	return 0;
 }
 
 /* ---- histories ---- */
@@ -191,12 +207,17 @@ void ds_sampler_truncate(struct ds_sampler *s, uint64_t seq, uint64_t len)
 		ds_history_truncate(&st->hist, len);
 }
 
+int ds_sampler_record(struct ds_sampler *s, uint64_t seq, uint64_t pos, const int32_t *tok, size_t n,
+		      struct ds_error *err)
+{
+	return ds_history_put(&find_seq(s, seq, 1)->hist, pos, tok, n, err);
+}
+
 int ds_sampler_observe(struct ds_sampler *s, const struct ds_frame *f, struct ds_error *err)
 {
 	if (f->dtype != DS_I32 || f->ndim != 1)
 		return ds_error_set(err, EX_DATAERR, "TOKENS frame is not i32 [T]");
-	return ds_history_put(&find_seq(s, f->seq, 1)->hist, f->pos, f->data,
-			      (size_t)f->shape[0], err);
+	return ds_sampler_record(s, f->seq, f->pos, f->data, (size_t)f->shape[0], err);
 }
 
 /* ---- ranking ---- */
@@ -606,35 +627,23 @@ static double raw_logprobs(struct ds_sampler *s, const float *row, size_t V, int
 	return row[token] - lse;
 }
 
-int ds_sampler_next(struct ds_sampler *s, const struct ds_frame *f,
+int ds_sampler_draw(struct ds_sampler *s, uint64_t seq, uint64_t q, const float *row, size_t V,
 		    struct ds_sample_result *res, struct ds_error *err)
 {
-	uint64_t rows = ds_frame_rows(f), V = ds_frame_cols(f), q;
 	const struct ds_history *h;
 	struct seq_state *st;
 	const int32_t *hist = NULL;
-	const float *row;
 	size_t nhist = 0;
 	double u = 0;
 	int32_t tok;
 
-	if (f->ndim != 2 || rows == 0 || V == 0 || V > INT32_MAX || !ds_dtype_is_float(f->dtype))
-		return ds_error_set(err, EX_DATAERR, "LOGITS frame is not a float [T, V] with T, V > 0");
-	if (f->pos > DS_SAMPLE_MAX_POS - rows)
-		return ds_error_set(err, EX_DATAERR, "position %llu is out of range",
-				    (unsigned long long)f->pos);
-	q = f->pos + rows;
+	if (q > DS_SAMPLE_MAX_POS)
+		return ds_error_set(err, EX_DATAERR, "position %llu is out of range", (unsigned long long)q);
 	if (s->p.temperature > 0 && q >= DS_RNG_INDEX_LIMIT)
 		return ds_error_set(err, EX_DATAERR, "position %llu is beyond the random stream",
 				    (unsigned long long)q);
-	reserve_vocab(s, (size_t)V);
-	row = (const float *)f->data + (rows - 1) * V;
-	if (f->dtype != DS_F32) {
-		ds_to_f32(s->row, (const uint8_t *)f->data + (rows - 1) * V * ds_dtype_size(f->dtype),
-			  f->dtype, (size_t)V);
-		row = s->row;
-	}
-	st = find_seq(s, f->seq, 1);
+	reserve_vocab(s, V);
+	st = find_seq(s, seq, 1);
 	h = &st->hist;
 	if (q > h->base && s->p.penalty_last_n != 0) {
 		nhist = q - h->base < h->len ? (size_t)(q - h->base) : h->len;
@@ -645,21 +654,82 @@ int ds_sampler_next(struct ds_sampler *s, const struct ds_frame *f,
 		}
 	}
 	if (s->p.temperature > 0)
-		u = ds_rng_uniform(s->p.seed, f->seq, q);
-	tok = ds_sample_row(s, row, (size_t)V, hist, nhist, u, err);
+		u = ds_rng_uniform(s->p.seed, seq, q);
+	tok = ds_sample_row(s, row, V, hist, nhist, u, err);
 	if (tok < 0) {
 		if (!st->hist.len)
-			ds_sampler_forget(s, f->seq);
+			ds_sampler_forget(s, seq);
 		return err ? err->code : EX_DATAERR;
 	}
-	res->seq = f->seq;
+	res->seq = seq;
 	res->pos = q;
 	res->token = tok;
 	res->ntop = 0;
-	res->logprob = s->p.logprobs >= 0 ? raw_logprobs(s, row, (size_t)V, tok, &res->ntop) : 0;
+	res->logprob = s->p.logprobs >= 0 ? raw_logprobs(s, row, V, tok, &res->ntop) : 0;
 	res->top_ids = s->top_ids;
 	res->top_logprobs = s->top_lp;
 	return ds_history_put(&st->hist, q, &tok, 1, err);
+}
+
+/* Row r of a float LOGITS frame as f32 (converted into s->row unless f32). */
+static const float *frame_row(struct ds_sampler *s, const struct ds_frame *f, uint64_t r, uint64_t V)
+{
+	if (f->dtype == DS_F32)
+		return (const float *)f->data + r * V;
+	reserve_vocab(s, (size_t)V);
+	ds_to_f32(s->row, (const uint8_t *)f->data + r * V * ds_dtype_size(f->dtype), f->dtype, (size_t)V);
+	return s->row;
+}
+
+static int check_logits(const struct ds_frame *f, struct ds_error *err)
+{
+	uint64_t rows = ds_frame_rows(f), V = ds_frame_cols(f);
+
+	if (f->ndim != 2 || rows == 0 || V == 0 || V > INT32_MAX || !ds_dtype_is_float(f->dtype))
+		return ds_error_set(err, EX_DATAERR, "LOGITS frame is not a float [T, V] with T, V > 0");
+	if (f->pos > DS_SAMPLE_MAX_POS - rows)
+		return ds_error_set(err, EX_DATAERR, "position %llu is out of range",
+				    (unsigned long long)f->pos);
+	return 0;
+}
+
+int ds_sampler_next(struct ds_sampler *s, const struct ds_frame *f,
+		    struct ds_sample_result *res, struct ds_error *err)
+{
+	uint64_t rows = ds_frame_rows(f), V = ds_frame_cols(f);
+	int rc;
+
+	if ((rc = check_logits(f, err)))
+		return rc;
+	return ds_sampler_draw(s, f->seq, f->pos + rows, frame_row(s, f, rows - 1, V), (size_t)V, res, err);
+}
+
+int ds_sampler_verify(struct ds_sampler *s, const struct ds_frame *f, const int32_t *drafts, long k,
+		      int32_t *out, long *n, struct ds_error *err)
+{
+	uint64_t rows = ds_frame_rows(f), V = ds_frame_cols(f), q0;
+	struct ds_sample_result res;
+	int rc;
+
+	*n = 0;
+	if ((rc = check_logits(f, err)))
+		return rc;
+	if (k < 0 || (uint64_t)k + 1 > rows)
+		return ds_error_set(err, EX_DATAERR, "LOGITS frame has %llu rows; %ld drafts need %ld",
+				    (unsigned long long)rows, k, k + 1);
+	q0 = f->pos + rows - (uint64_t)k;	/* the first draft's position */
+	for (long j = 0; j <= k; j++) {
+		if ((rc = ds_sampler_draw(s, f->seq, q0 + (uint64_t)j, frame_row(s, f, rows - 1 - (uint64_t)(k - j), V),
+					  (size_t)V, &res, err))) {
+			ds_sampler_truncate(s, f->seq, q0);
+			*n = 0;
+			return rc;
+		}
+		out[(*n)++] = res.token;
+		if (j < k && res.token != drafts[j])
+			break;
+	}
+	return 0;
 }
 
 int ds_sample_tokens_frame(struct ds_frame *f, const struct ds_sample_result *res)

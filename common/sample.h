@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli.h"
 #include "error.h"
 #include "stream.h"
 
@@ -62,6 +63,25 @@ struct ds_sample_params {
 
 /* temperature 0 (greedy), no filters, no penalties, seed 0, no logprobs. */
 void ds_sample_params_default(struct ds_sample_params *p);
+
+/* --seed's value: 0..2^64-1 into the uint64_t at target (a DS_OPT_CALL_). */
+int ds_sample_parse_seed(const char *arg, void *target);
+/*
+ * The sampling options of cli.h's option table for the params p, with the
+ * short letters T, K, P and S for temperature, top-k, top-p and seed (0
+ * for none): ds-sample's, and ds-forward --draft's (which draws drafts as
+ * ds-sample would).  One list, so both tools spell and check them alike.
+ */
+#define DS_SAMPLE_OPTIONS(p, T, K, P, S) \
+	DS_OPT_DOUBLE_("temperature", T, &(p).temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6), \
+	DS_OPT_INT_("top-k", K, &(p).top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647), \
+	DS_OPT_DOUBLE_("top-p", P, &(p).top_p, "P", "keep the most likely tokens up to mass P (default 1 = off)", 0, 1), \
+	DS_OPT_DOUBLE_("min-p", 0, &(p).min_p, "P", "keep tokens with p >= P * p(best) (default 0 = off)", 0, 1), \
+	DS_OPT_DOUBLE_("repeat-penalty", 0, &(p).repeat_penalty, "R", "divide positive / multiply negative logits of seen tokens by R (default 1 = off)", 1e-6, 1e6), \
+	DS_OPT_DOUBLE_("presence-penalty", 0, &(p).presence_penalty, "X", "subtract X from the logit of every seen token (default 0)", -1e6, 1e6), \
+	DS_OPT_DOUBLE_("frequency-penalty", 0, &(p).frequency_penalty, "X", "subtract X times its count from a seen token's logit (default 0)", -1e6, 1e6), \
+	DS_OPT_INT_("penalty-last-n", 0, &(p).penalty_last_n, "N", "penalties look at the last N tokens (default -1 = the whole sequence)", -1, 2147483647), \
+	DS_OPT_CALL_("seed", S, &(p).seed, "N", "seed of the random stream, 0..2^64-1 (default 0)", ds_sample_parse_seed, 1)
 
 /*
  * A token history by position: tokens[i] is the token at position
@@ -105,6 +125,9 @@ void ds_sampler_free(struct ds_sampler *s);
 /* A TOKENS frame (i32 [T]) that passed by: record it in its sequence's
  * history.  Returns 0 or EX_DATAERR (bad dtype / shape / position). */
 int ds_sampler_observe(struct ds_sampler *s, const struct ds_frame *tokens, struct ds_error *err);
+/* The same for tokens tok[0..n) at positions pos.. of seq (not from a frame). */
+int ds_sampler_record(struct ds_sampler *s, uint64_t seq, uint64_t pos, const int32_t *tok, size_t n,
+		      struct ds_error *err);
 /* Forget sequence seq (CONTROL END or RESET). */
 void ds_sampler_forget(struct ds_sampler *s, uint64_t seq);
 /* CONTROL TRUNCATE: seq's history keeps positions below len only. */
@@ -119,6 +142,31 @@ void ds_sampler_truncate(struct ds_sampler *s, uint64_t seq, uint64_t len);
  */
 int ds_sampler_next(struct ds_sampler *s, const struct ds_frame *logits,
 		    struct ds_sample_result *res, struct ds_error *err);
+/*
+ * The same draw for position q of seq from one f32 row (which need not be
+ * the row before q: an MTP module's row predicts two positions ahead): the
+ * penalties see seq's history before q, the random number is draw q of
+ * the stream, and the token is recorded at q (the history is cut there
+ * first, as ds_history_put does).  ds_sampler_next is this with q = pos + T.
+ */
+int ds_sampler_draw(struct ds_sampler *s, uint64_t seq, uint64_t q, const float *row, size_t V,
+		    struct ds_sample_result *res, struct ds_error *err);
+/*
+ * Speculative decoding's check (spec.h): drafts[0..k) were proposed for
+ * positions q0..q0+k-1 of the LOGITS frame's sequence, and the frame's
+ * last k+1 rows are the main model's rows at q0-1..q0+k-1 (computed with
+ * those drafts as input).  Draws position q0, then q0+1, ... exactly as
+ * ds_sampler_next would have after each one (same history, same random
+ * draw), and stops after the first draw that differs from its draft:
+ * out[0..*n) gets the drawn tokens, the accepted drafts followed by one
+ * more token, so *n = accepted + 1 (1..k+1), and the history ends with
+ * them.  Because a draw depends only on the row, the history before its
+ * position and the position, these are the tokens plain decoding gives.
+ * EX_DATAERR when the frame has fewer than k+1 rows or a row is bad (the
+ * history is then cut back to q0).
+ */
+int ds_sampler_verify(struct ds_sampler *s, const struct ds_frame *logits, const int32_t *drafts, long k,
+		      int32_t *out, long *n, struct ds_error *err);
 
 /*
  * The row-level steps 1-4 above for tests and other drivers: fill probs[V]
