@@ -9,12 +9,13 @@
 
 #include "cli.h"
 #include "npy.h"
+#include "spec.h"
 #include "stream.h"
 #include "textio.h"
 #include "toolio.h"
 
-enum cat_format { FMT_TEXT, FMT_HEADER, FMT_IDS, FMT_FRAMES };
-static const char *const formats[] = { "text", "header", "ids", "frames", NULL };
+enum cat_format { FMT_TEXT, FMT_HEADER, FMT_IDS, FMT_FRAMES, FMT_SETTLED };
+static const char *const formats[] = { "text", "header", "ids", "frames", "settled", NULL };
 /* --control values, in enum ds_control's order after "none" */
 static const char *const controls[] = { "none", "END", "RESET", "TRUNCATE", NULL };
 
@@ -28,17 +29,21 @@ struct cat_opts {
 	long frame;
 	long max_cols;
 	long seq;
+	long drafts;
+	int rollback;
 	int no_digest;
 };
 
-static struct cat_opts opt = { .frame = -1 };
+static struct cat_opts opt = { .frame = -1, .seq = -1 };
 
 static const struct ds_option options[] = {
-	DS_OPT_CHOICE_("format", 'f', &opt.format, "FMT", "text (default), header, ids (TOKENS as id lines) or frames", formats),
+	DS_OPT_CHOICE_("format", 'f', &opt.format, "FMT", "text (default), header, ids (TOKENS as id lines), frames, or settled (ids, draft tokens held until settled)", formats),
 	DS_OPT_FLAG_("from-ids", 'i', &opt.from_ids, "read decimal ids, one sequence per line, and write TOKENS frames"),
 	DS_OPT_STRING_("from-text", 0, &opt.from_text, "KIND", "read rows of numbers and write f32 [rows, cols] frames of KIND (LOGITS or HIDDEN); an empty line ends a frame"),
-	DS_OPT_INT_("seq", 0, &opt.seq, "N", "with --from-ids/--from-text: sequence id of the first frame (default 0; +1 per frame)", 0, 2147483647),
+	DS_OPT_INT_("seq", 0, &opt.seq, "N", "with --from-ids/--from-text: sequence id of the first frame (default 0; +1 per frame); when showing frames: only sequence N's", 0, 2147483647),
 	DS_OPT_INT_("pos", 0, &opt.pos, "N", "with --from-ids/--from-text: position of every frame (default 0)", 0, 1e15),
+	DS_OPT_INT_("drafts", 0, &opt.drafts, "N", "with --from-ids: the last N ids of each line are draft tokens (TOKENS aux; default 0)", 0, 2147483647),
+	DS_OPT_FLAG_("rollback", 0, &opt.rollback, "with --from-ids/--from-text HIDDEN: flag every frame ROLLBACK (its sequence continues at its pos)"),
 	DS_OPT_CHOICE_("control", 0, &opt.control, "WHAT", "write one CONTROL frame (END, RESET, or TRUNCATE to --pos) for --seq and read nothing", controls),
 	DS_OPT_STRING_("npy", 0, &opt.npy, "FILE", "write one frame as a .npy file ('-' for stdout) instead of text"),
 	DS_OPT_INT_("frame", 'n', &opt.frame, "N", "with --npy: the frame number (default: the first that is not CONTROL)", 0, 1e15),
@@ -49,8 +54,8 @@ static const struct ds_option options[] = {
 
 static const struct ds_tool tool = {
 	"ds-cat",
-	"[-f text|header|ids|frames] [FILE...]\n--npy OUT [-n N] [FILE]\n--from-ids [--seq N] [--pos N] [FILE...]\n"
-	"--from-text KIND [--seq N] [--pos N] [FILE...]\n--control END|RESET|TRUNCATE [--seq N] [--pos N]",
+	"[-f text|header|ids|settled|frames] [FILE...]\n--npy OUT [-n N] [FILE]\n--from-ids [--seq N] [--pos N] [--drafts N] [--rollback] [FILE...]\n"
+	"--from-text KIND [--seq N] [--pos N] [--rollback] [FILE...]\n--control END|RESET|TRUNCATE [--seq N] [--pos N]",
 	"Show dspipe frames as text, export a frame as .npy, or turn text ids into TOKENS\n"
 	"frames, rows of numbers into LOGITS or HIDDEN frames, or write a CONTROL frame.\n"
 	"FILE defaults to standard input ('-').",
@@ -81,9 +86,13 @@ static void ids_to_frames(FILE *in, const char *name, struct ds_writer *w, uint6
 			ds_die(EX_DATAERR, "%s: line %ld: too many ids", name, lineno);
 		if (n)
 			memcpy(f.data, ids, (size_t)n * sizeof(*ids));
+		if (opt.drafts >= n && opt.drafts)
+			ds_die(EX_DATAERR, "%s: line %ld: %ld ids cannot end in %ld drafts (a frame starts with a settled token)",
+			       name, lineno, n, opt.drafts);
 		f.seq = (*seq)++;
 		f.pos = (uint64_t)opt.pos;
-		f.flags = DS_FLAG_FINAL;
+		f.aux = (uint32_t)opt.drafts;
+		f.flags = DS_FLAG_FINAL | (opt.rollback ? DS_FLAG_ROLLBACK : 0);
 		ds_tool_write(w, &f);
 	}
 	free(line);
@@ -110,7 +119,7 @@ static void text_to_frames(FILE *in, const char *name, enum ds_kind kind, struct
 		memcpy(f.data, vals, f.nbytes);
 		f.seq = (*seq)++;
 		f.pos = (uint64_t)opt.pos;
-		f.flags = DS_FLAG_FINAL;
+		f.flags = DS_FLAG_FINAL | (opt.rollback && kind == DS_KIND_HIDDEN ? DS_FLAG_ROLLBACK : 0);
 		ds_tool_write(w, &f);
 	}
 	if (rows < 0)
@@ -126,9 +135,9 @@ static void write_control(struct ds_writer *w)
 
 	ds_frame_init(&f);
 	if (opt.control == DS_CONTROL_TRUNCATE)
-		ds_frame_truncate(&f, (uint64_t)opt.seq, (uint64_t)opt.pos);
+		ds_frame_truncate(&f, (uint64_t)(opt.seq < 0 ? 0 : opt.seq), (uint64_t)opt.pos);
 	else
-		ds_frame_control(&f, (enum ds_control)opt.control, (uint64_t)opt.seq);
+		ds_frame_control(&f, (enum ds_control)opt.control, (uint64_t)(opt.seq < 0 ? 0 : opt.seq));
 	ds_tool_write(w, &f);
 	ds_frame_release(&f);
 	if (fflush(stdout))
@@ -138,15 +147,21 @@ static void write_control(struct ds_writer *w)
 static void show_frames(FILE *in, const char *name, struct ds_writer *w, long *npy_left)
 {
 	struct ds_error err = { 0 };
+	struct ds_spec_held held;
 	struct ds_reader r;
 	struct ds_frame f;
+	const int32_t *ids;
+	long n;
 	int rc;
 
 	ds_frame_init(&f);
+	ds_spec_held_init(&held);
 	ds_reader_init(&r, in, name);
 	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
 		uint64_t idx = r.index - 1;
 
+		if (opt.seq >= 0 && f.seq != (uint64_t)opt.seq)
+			continue;	/* --seq: one sequence's frames */
 		if (opt.npy) {
 			if ((*npy_left >= 0 && (long)idx != *npy_left) ||
 			    (*npy_left < 0 && f.kind == DS_KIND_CONTROL))
@@ -176,12 +191,23 @@ static void show_frames(FILE *in, const char *name, struct ds_writer *w, long *n
 		case FMT_FRAMES:
 			ds_tool_write(w, &f);
 			break;
+		case FMT_SETTLED:
+			if (ds_frame_ends_seq(&f) || ds_frame_truncates_seq(&f))
+				ds_spec_held_truncate(&held, f.seq, ds_frame_truncates_seq(&f) ? f.pos : 0);
+			if (f.kind != DS_KIND_TOKENS)
+				break;
+			if ((n = ds_spec_held_frame(&held, &f, &ids, &err)) < 0)
+				ds_tool_die_frame(&r, &err);
+			if (n > 0)
+				ds_ids_print(stdout, ids, (size_t)n);
+			break;
 		}
 		if (opt.format != FMT_FRAMES && fflush(stdout))
 			ds_die(EX_IOERR, "write error: %m");
 	}
 	if (rc != 0 && rc != 1)
 		ds_die_error(&err);
+	ds_spec_held_release(&held);
 	ds_frame_release(&f);
 }
 
@@ -230,7 +256,7 @@ int main(int argc, char **argv)
 		ds_refuse_binary_tty();
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
-	seq = (uint64_t)opt.seq;
+	seq = (uint64_t)(opt.seq < 0 ? 0 : opt.seq);
 	npy_left = opt.frame;
 	for (int i = 0; i < nfiles; i++) {
 		const char *name;

@@ -15,18 +15,21 @@
 #include "toolio.h"
 #include "fwdio.h"
 #include "model.h"
+#include "spec.h"
 #include "stream.h"
 
 struct forward_opts {
 	const char *model;
 	long first, last;	/* -1: not given */
 	int head, all_positions, emit_hidden, emit_routes, mtp;
+	long last_positions, draft;	/* draft: -1 = off */
+	struct ds_sample_params draw;	/* how drafts are drawn */
 	int device;
 	long threads, rows;
 	int ignore_aux, no_batch, no_digest;
 };
 
-static struct forward_opts opt = { .first = -1, .last = -1, .rows = 128 };
+static struct forward_opts opt = { .first = -1, .last = -1, .rows = 128, .last_positions = 1, .draft = -1 };
 static const char *const devices[] = { "cpu", "cuda", NULL };
 
 /* "A:B", "A:" or ":B" */
@@ -53,9 +56,12 @@ static const struct ds_option options[] = {
 	DS_OPT_CALL_("layers", 'l', &opt, "A:B", "run decoder layers A..B-1 (default: all; A: or :B leave one end open)", parse_layers, 1),
 	DS_OPT_FLAG_("head", 0, &opt.head, "apply the final norm and lm_head: write LOGITS"),
 	DS_OPT_FLAG_("all-positions", 'a', &opt.all_positions, "LOGITS for every row of a frame (default: the last)"),
+	DS_OPT_INT_("last-positions", 0, &opt.last_positions, "N", "with --head: LOGITS for the last N rows of a frame (default 1)", 1, 1 << 20),
 	DS_OPT_FLAG_("emit-hidden", 0, &opt.emit_hidden, "with --head: write the HIDDEN result too, before the LOGITS"),
 	DS_OPT_FLAG_("emit-routes", 0, &opt.emit_routes, "write a ROUTES frame per MoE layer before each result"),
 	DS_OPT_FLAG_("mtp", 0, &opt.mtp, "run the MTP module on HIDDEN (aux = num_hidden_layers) + next TOKENS"),
+	DS_OPT_INT_("draft", 0, &opt.draft, "K", "with --mtp: after each settled TOKENS frame draft K tokens and write TOKENS [last, drafts] (speculative decoding)", 0, DS_SPEC_MAX_DRAFTS),
+	DS_SAMPLE_OPTIONS(opt.draw, 0, 0, 0, 0),
 	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
 	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 0, 4096),
 	DS_OPT_INT_("rows", 0, &opt.rows, "N", "rows per step and per batch of frames (default 128)", 1, 1 << 20),
@@ -68,14 +74,19 @@ static const struct ds_option options[] = {
 static const struct ds_tool tool = {
 	"ds-forward",
 	"-m DIR [--layers A:B] [--head [--all-positions] [--emit-hidden]] [OPTION...] [FILE]\n"
-	"-m DIR --mtp [--all-positions] [OPTION...] [FILE]",
+	"-m DIR --mtp [--all-positions] [OPTION...] [FILE]\n"
+	"-m DIR --mtp --draft K [--temperature T] [SAMPLING OPTION...] [OPTION...] [FILE]",
 	"Read HIDDEN frames and run them through decoder layers A..B-1 of the model (a\n"
 	"frame's aux must be A; the result has aux B), keeping each sequence's KV cache\n"
 	"across frames: a frame must continue its sequence (pos = positions seen).  With\n"
 	"--head write LOGITS instead.  With --mtp pair HIDDEN frames holding the main\n"
 	"model's last residual with the TOKENS of the sequence and write the MTP module's\n"
-	"LOGITS (aux 1).  CONTROL END/RESET free a sequence, TRUNCATE rolls it back to its\n"
-	"pos; they pass on, and so do other frames, in order.  FILE defaults to standard input.",
+	"LOGITS (aux 1); with --draft K instead draw K draft tokens from them, as ds-sample\n"
+	"would with the sampling options given (one MTP pass per draft), and write TOKENS\n"
+	"[last settled token, drafts] with aux K and the ROLLBACK flag after each settled\n"
+	"TOKENS frame (speculative decoding; see ds-run --speculative).  CONTROL END/RESET\n"
+	"free a sequence, TRUNCATE and frames flagged ROLLBACK roll it back to their pos;\n"
+	"CONTROL and other frames pass on, in order.  FILE defaults to standard input.",
 	options,
 };
 
@@ -83,6 +94,10 @@ static void check_options(const struct ds_model *m)
 {
 	if ((opt.all_positions && !opt.head && !opt.mtp) || (opt.emit_hidden && !opt.head))
 		ds_usage_error("--all-positions and --emit-hidden go with --head (or --mtp)");
+	if (opt.last_positions != 1 && (!opt.head || opt.all_positions))
+		ds_usage_error("--last-positions goes with --head (and not --all-positions)");
+	if (opt.draft >= 0 && (!opt.mtp || opt.all_positions))
+		ds_usage_error("--draft goes with --mtp (and not --all-positions)");
 	if (opt.mtp && (opt.head || opt.emit_routes || opt.first >= 0 || opt.last >= 0))
 		ds_usage_error("--mtp runs the MTP module alone: no --layers, --head or --emit-routes");
 	if (opt.first < 0)
@@ -119,11 +134,21 @@ static void open_model(struct ds_model *m, struct ds_backend **b)
 		ds_die(rc, "%s", err.msg);
 }
 
+/* CONTROL TRUNCATE, or a frame flagged ROLLBACK: seq continues at pos. */
+static void roll_back(struct ds_backend *b, struct ds_mtp_join *join, uint64_t seq, uint64_t pos)
+{
+	long len = pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)pos;
+
+	ds_backend_truncate_seq(b, seq, len);
+	ds_mtp_join_truncate(join, seq, len);
+}
+
 int main(int argc, char **argv)
 {
 	struct ds_fwd_stage_opts so;
 	struct ds_error err = { 0 };
 	struct ds_hidden_batch batch;
+	struct ds_spec_stage spec;
 	struct ds_fwd_stage st;
 	struct ds_mtp_join join;
 	struct ds_backend *b;
@@ -135,16 +160,20 @@ int main(int argc, char **argv)
 	FILE *in;
 	int rc;
 
+	ds_sample_params_default(&opt.draw);
 	argc = ds_cli_parse(&tool, argc, &argv);
 	if (!opt.model)
 		ds_usage_error("-m DIR (the model) is required");
 	in = ds_tool_input(argc, argv, &name);
 	ds_refuse_binary_tty();
 	open_model(&m, &b);
-	so = (struct ds_fwd_stage_opts){ opt.first, opt.last, opt.head, opt.all_positions, opt.emit_hidden, opt.emit_routes };
+	so = (struct ds_fwd_stage_opts){ opt.first, opt.last, opt.head, opt.all_positions, opt.emit_hidden, opt.emit_routes,
+					 opt.last_positions };
 	ds_fwd_stage_init(&st, b, &m, &so);
 	ds_hidden_batch_init(&batch, m.D, opt.rows);
 	ds_mtp_join_init(&join, m.D);
+	if (opt.draft >= 0)
+		ds_spec_stage_init(&spec, b, &m, &opt.draw, opt.draft);
 	ds_reader_init(&r, in, name);
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
@@ -157,9 +186,18 @@ int main(int argc, char **argv)
 		if (f.kind == DS_KIND_HIDDEN && !opt.ignore_aux && f.aux != want_aux)
 			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": HIDDEN has aux %" PRIu32 " (layers applied) but this stage starts at layer %" PRIu32 " (see --layers, --ignore-aux)",
 			       name, r.index - 1, f.aux, want_aux);
+		if (opt.draft >= 0) {	/* the drafting stage of a speculative ring */
+			if ((rc = ds_spec_stage_frame(&spec, &f, &w, &err)) < 0 || rc > 1)
+				ds_tool_die_frame(&r, &err);
+			if (!rc)
+				ds_tool_write(&w, &f);
+			continue;
+		}
 		if (f.kind == DS_KIND_HIDDEN && !opt.mtp) {
 			if (!ds_hidden_batch_fits(&batch, &f) && ds_fwd_stage_run(&st, &batch, &w, &err))
 				ds_die_error(&err);
+			if (ds_frame_rolls_back(&f))	/* its sequence is not in the batch */
+				roll_back(b, &join, f.seq, f.pos);
 			if (ds_hidden_batch_add(&batch, &f, &err) || ds_backend_check(b, &one, 0, &err))
 				ds_tool_die_frame(&r, &err);
 			if (!opt.no_batch && ds_input_ready(in))
@@ -178,6 +216,8 @@ int main(int argc, char **argv)
 		if (ds_fwd_stage_run(&st, &batch, &w, &err))
 			ds_die_error(&err);
 		if (opt.mtp && (f.kind == DS_KIND_HIDDEN || f.kind == DS_KIND_TOKENS)) {
+			if (ds_frame_rolls_back(&f))
+				roll_back(b, &join, f.seq, f.pos);
 			if ((f.kind == DS_KIND_HIDDEN ? ds_mtp_join_hidden(&join, &f, &err) : ds_mtp_join_tokens(&join, &f, &err)) ||
 			    ds_fwd_stage_mtp(&st, &join, f.seq, &w, &err))
 				ds_tool_die_frame(&r, &err);
@@ -187,10 +227,7 @@ int main(int argc, char **argv)
 			ds_backend_end_seq(b, f.seq);
 			ds_mtp_join_drop(&join, f.seq);
 		} else if (ds_frame_truncates_seq(&f)) {
-			long len = f.pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)f.pos;
-
-			ds_backend_truncate_seq(b, f.seq, len);
-			ds_mtp_join_truncate(&join, f.seq, len);
+			roll_back(b, &join, f.seq, f.pos);
 		}
 		ds_tool_write(&w, &f);
 	}
@@ -198,6 +235,8 @@ int main(int argc, char **argv)
 		ds_die_error(&err);
 	if (ds_fwd_stage_run(&st, &batch, &w, &err))
 		ds_die_error(&err);
+	if (opt.draft >= 0)
+		ds_spec_stage_release(&spec);
 	ds_fwd_stage_release(&st);
 	ds_hidden_batch_release(&batch);
 	ds_mtp_join_release(&join);

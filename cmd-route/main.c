@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 
 		if (ds_frame_ends_seq(&f))
 			ds_backend_end_seq(b, f.seq);
-		else if (ds_frame_truncates_seq(&f))
+		else if (ds_frame_truncates_seq(&f) || (f.kind == DS_KIND_HIDDEN && ds_frame_rolls_back(&f)))
 			ds_backend_truncate_seq(b, f.seq, f.pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)f.pos);
 		if (f.kind != DS_KIND_HIDDEN) {
 			if (!opt.stats)	/* --stats: statistics instead of frames */
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 		if (ds_backend_route(b, &one, opt.layer, rows, opt.from_input, ids, wts, &err))
 			ds_tool_die_frame(&r, &err);
 		ds_route_stats_add(&st, ids, wts, c.n);
-		if (ds_fwdio_put_routes(&out, ids, wts, c.n, m.K, f.seq, f.pos, (uint32_t)opt.layer, f.flags))
+		if (ds_fwdio_put_routes(&out, ids, wts, c.n, m.K, f.seq, f.pos, (uint32_t)opt.layer, f.flags & ~DS_FLAG_ROLLBACK))
 			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows", name, r.index - 1);
 		if (!opt.stats)
 			ds_tool_write(&w, &out);

@@ -4,13 +4,13 @@
  * so the tool can close a generation ring.  The sampling itself (order of
  * operations, the seeded generator) lives in common/sample.h.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "toolio.h"
 #include "sample.h"
+#include "spec.h"
 #include "stream.h"
 
 #define MAX_EOS 8
@@ -19,6 +19,7 @@ struct sample_opts {
 	struct ds_sample_params p;
 	const char *logprobs_file;
 	int echo;
+	int verify;
 	int no_digest;
 	long max_tokens;		/* 0: no limit */
 	long eos[MAX_EOS];
@@ -26,21 +27,6 @@ struct sample_opts {
 };
 
 static struct sample_opts opt;
-
-static int parse_seed(const char *arg, void *target)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!arg || !*arg || *arg == '-' || *arg == '+')
-		return -1;
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || *end)
-		return -1;
-	*(uint64_t *)target = v;
-	return 0;
-}
 
 static int add_eos(const char *arg, void *unused)
 {
@@ -53,18 +39,11 @@ static int add_eos(const char *arg, void *unused)
 }
 
 static const struct ds_option options[] = {
-	DS_OPT_DOUBLE_("temperature", 't', &opt.p.temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6),
-	DS_OPT_INT_("top-k", 'k', &opt.p.top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647),
-	DS_OPT_DOUBLE_("top-p", 'p', &opt.p.top_p, "P", "keep the most likely tokens up to mass P (default 1 = off)", 0, 1),
-	DS_OPT_DOUBLE_("min-p", 0, &opt.p.min_p, "P", "keep tokens with p >= P * p(best) (default 0 = off)", 0, 1),
-	DS_OPT_DOUBLE_("repeat-penalty", 0, &opt.p.repeat_penalty, "R", "divide positive / multiply negative logits of seen tokens by R (default 1 = off)", 1e-6, 1e6),
-	DS_OPT_DOUBLE_("presence-penalty", 0, &opt.p.presence_penalty, "X", "subtract X from the logit of every seen token (default 0)", -1e6, 1e6),
-	DS_OPT_DOUBLE_("frequency-penalty", 0, &opt.p.frequency_penalty, "X", "subtract X times its count from a seen token's logit (default 0)", -1e6, 1e6),
-	DS_OPT_INT_("penalty-last-n", 0, &opt.p.penalty_last_n, "N", "penalties look at the last N tokens (default -1 = the whole sequence)", -1, 2147483647),
-	DS_OPT_CALL_("seed", 's', &opt.p.seed, "N", "seed of the random stream, 0..2^64-1 (default 0)", parse_seed, 1),
+	DS_SAMPLE_OPTIONS(opt.p, 't', 'k', 'p', 's'),
 	DS_OPT_INT_("logprobs", 0, &opt.p.logprobs, "N", "after each TOKENS frame, a LOGPROBS frame: the chosen token and the top N", 0, 1000000),
 	DS_OPT_STRING_("logprobs-file", 0, &opt.logprobs_file, "FILE", "write the log-probabilities as JSON lines to FILE instead of frames"),
 	DS_OPT_FLAG_("echo", 0, &opt.echo, "pass incoming TOKENS frames on (default: consume them)"),
+	DS_OPT_FLAG_("verify", 0, &opt.verify, "speculative decoding: check the draft tokens of TOKENS frames (aux) and write the settled tokens"),
 	DS_OPT_INT_("max-tokens", 'n', &opt.max_tokens, "N", "a sequence ends after N sampled tokens (default 0 = never)", 0, 1e15),
 	DS_OPT_CALL_("eos", 0, NULL, "ID", "a sequence ends when it samples ID (may be repeated)", add_eos, 1),
 	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
@@ -93,29 +72,62 @@ struct seq_count {
 static struct seq_count *counts;
 static size_t ncounts;
 
-/* Count a sampled token; returns 1 when every sequence seen has ended. */
-static int count_token(const struct ds_sample_result *res)
+static struct seq_count *seq_count(uint64_t seq)
 {
 	size_t i;
-	int all = 1;
 
-	for (i = 0; i < ncounts && counts[i].seq != res->seq; i++)
+	for (i = 0; i < ncounts && counts[i].seq != seq; i++)
 		;
 	if (i == ncounts) {
 		counts = realloc(counts, (ncounts + 1) * sizeof(*counts));
 		if (!counts)
 			ds_die(EX_OSERR, "out of memory");
-		counts[ncounts++] = (struct seq_count){ res->seq, 0, 0 };
+		counts[ncounts++] = (struct seq_count){ seq, 0, 0 };
 	}
-	counts[i].count++;
-	if (opt.max_tokens && counts[i].count >= opt.max_tokens)
-		counts[i].ended = 1;
+	return &counts[i];
+}
+
+/* Count a sampled token of seq; returns whether seq has ended with it. */
+static int count_token(uint64_t seq, int32_t token)
+{
+	struct seq_count *c = seq_count(seq);
+
+	c->count++;
+	if (opt.max_tokens && c->count >= opt.max_tokens)
+		c->ended = 1;
 	for (int e = 0; e < opt.neos; e++)
-		if (res->token == opt.eos[e])
-			counts[i].ended = 1;
-	for (i = 0; i < ncounts; i++)
+		if (token == opt.eos[e])
+			c->ended = 1;
+	return c->ended;
+}
+
+/* Whether -n / --eos are given and every sequence seen has ended. */
+static int all_ended(void)
+{
+	int all = opt.max_tokens || opt.neos;
+
+	for (size_t i = 0; i < ncounts && all; i++)
 		all &= counts[i].ended;
 	return all;
+}
+
+/* --verify: write the settled tokens of one pass, cut after the token that
+ * ends the sequence (-n / --eos); nothing once it has ended. */
+static void settle(struct ds_spec_verifier *v, struct ds_writer *w, const struct ds_frame *logits,
+		   const struct ds_reader *r)
+{
+	struct ds_error err = { 0 };
+	const int32_t *drawn;
+	long n, keep = 0;
+
+	if (ds_spec_verifier_logits(v, logits, &drawn, &n, &err))
+		ds_tool_die_frame(r, &err);
+	if ((opt.max_tokens || opt.neos) && seq_count(logits->seq)->ended)
+		return;
+	while (keep < n)
+		if (count_token(logits->seq, drawn[keep++]) && (opt.max_tokens || opt.neos))
+			break;
+	ds_tool_write(w, ds_spec_verifier_settled(v, logits->seq, keep));
 }
 
 /* The chosen token, then its log-probabilities as a frame or a JSON line. */
@@ -142,6 +154,7 @@ int main(int argc, char **argv)
 {
 	struct ds_error err = { 0 };
 	struct ds_sample_result res;
+	struct ds_spec_verifier v;
 	struct ds_sampler *s;
 	struct ds_frame f, out;
 	struct ds_reader r;
@@ -155,6 +168,8 @@ int main(int argc, char **argv)
 	in = ds_tool_input(argc, argv, &name);
 	if (opt.logprobs_file && opt.p.logprobs < 0)
 		opt.p.logprobs = 0;
+	if (opt.verify && (opt.p.logprobs >= 0 || opt.echo))
+		ds_usage_error("--verify writes settled TOKENS only: no --logprobs, --logprobs-file or --echo");
 	if (opt.logprobs_file && !(json = fopen(opt.logprobs_file, "w")))
 		ds_die(EX_CANTCREAT, "cannot create '%s': %m", opt.logprobs_file);
 	ds_refuse_binary_tty();
@@ -162,6 +177,7 @@ int main(int argc, char **argv)
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
 	s = ds_sampler_new(&opt.p);
+	ds_spec_verifier_init(&v, s);
 	ds_frame_init(&f);
 	ds_frame_init(&out);
 	while (!ended && (rc = ds_read_frame(&r, &f, &err)) == 1) {
@@ -171,22 +187,37 @@ int main(int argc, char **argv)
 				ds_tool_write(&w, &f);
 				break;
 			}
-			if (ds_sampler_next(s, &f, &res, &err))
-				ds_tool_die_frame(&r, &err);
-			emit(&w, json, &res, &out);
-			ended = (opt.max_tokens || opt.neos) && count_token(&res);
+			if (opt.verify) {
+				settle(&v, &w, &f, &r);
+			} else {
+				if (ds_sampler_next(s, &f, &res, &err))
+					ds_tool_die_frame(&r, &err);
+				emit(&w, json, &res, &out);
+				count_token(res.seq, res.token);
+			}
+			ended = all_ended();
 			break;
 		case DS_KIND_TOKENS:
-			if (ds_sampler_observe(s, &f, &err))
+			if (opt.verify)
+				rc = ds_spec_verifier_tokens(&v, &f, &err);
+			else if (ds_frame_drafts(&f))
+				rc = ds_error_set(&err, EX_DATAERR, "TOKENS frame of seq %llu carries %u draft tokens (see --verify)",
+						  (unsigned long long)f.seq, f.aux);
+			else
+				rc = ds_sampler_observe(s, &f, &err);
+			if (rc)
 				ds_tool_die_frame(&r, &err);
 			if (opt.echo)
 				ds_tool_write(&w, &f);
 			break;
 		case DS_KIND_CONTROL:
-			if (ds_frame_ends_seq(&f))
+			if (ds_frame_ends_seq(&f)) {
 				ds_sampler_forget(s, f.seq);
-			else if (ds_frame_truncates_seq(&f))
+				ds_spec_verifier_forget(&v, f.seq);
+			} else if (ds_frame_truncates_seq(&f)) {
 				ds_sampler_truncate(s, f.seq, f.pos);
+				ds_spec_verifier_truncate(&v, f.seq, f.pos);
+			}
 			ds_tool_write(&w, &f);
 			break;
 		default:
@@ -203,6 +234,7 @@ int main(int argc, char **argv)
 		ds_die_error(&err);
 	ds_frame_release(&f);
 	ds_frame_release(&out);
+	ds_spec_verifier_release(&v);
 	ds_sampler_free(s);
 	free(counts);
 	if (json && fclose(json))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "spec.h"
 #include "stream.h"
 #include "textio.h"
 #include "tokenize.h"
@@ -201,18 +202,25 @@ void tok_run_decode(struct tok_job *j)
 		struct ds_frame f;
 		int rc;
 
+		struct ds_spec_held held;	/* draft tokens wait until they are settled */
+		const int32_t *ids;
+		long n;
+
 		ds_frame_init(&f);
+		ds_spec_held_init(&held);
 		ds_reader_init(&r, j->in, j->in_name);
 		while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
+			if (ds_frame_ends_seq(&f) || ds_frame_truncates_seq(&f))
+				ds_spec_held_truncate(&held, f.seq, ds_frame_truncates_seq(&f) ? f.pos : 0);
 			if (f.kind != DS_KIND_TOKENS)
 				continue;	/* text only: other frames are not passed on */
-			if (f.dtype != DS_I32)
-				ds_die(EX_DATAERR, "%s: frame %llu: TOKENS frame is not i32", j->in_name,
-				       (unsigned long long)(r.index - 1));
-			decoded(&d, f.data, (size_t)ds_frame_numel(&f));
+			if ((n = ds_spec_held_frame(&held, &f, &ids, &err)) < 0)
+				ds_tool_die_frame(&r, &err);
+			decoded(&d, ids, (size_t)n);
 		}
 		if (rc != 0)
 			ds_die_error(&err);
+		ds_spec_held_release(&held);
 		ds_frame_release(&f);
 	}
 	if (ferror(j->in))

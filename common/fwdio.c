@@ -426,6 +426,14 @@ static int write_held(const struct ds_hidden_batch *b, int at, struct ds_writer 
 	return 0;
 }
 
+/* LOGITS rows written for a frame of n rows. */
+static long logit_rows(const struct ds_fwd_stage *st, long n)
+{
+	long want = st->o.all_positions ? n : st->o.last_positions > 1 ? st->o.last_positions : 1;
+
+	return want < n ? want : n;
+}
+
 int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, struct ds_writer *w,
 		     struct ds_error *err)
 {
@@ -453,12 +461,12 @@ int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, str
 	if (st->o.head) {
 		/* the rows that need logits, gathered */
 		for (int i = 0; i < batch->n; i++)
-			nlog += st->o.all_positions ? batch->chunks[i].n : (batch->chunks[i].n > 0);
+			nlog += logit_rows(st, batch->chunks[i].n);
 		if ((rc = grow_f(&st->last, &st->last_cap, (size_t)(nlog * D), err)) ||
 		    (rc = grow_f(&st->logits, &st->logits_cap, (size_t)nlog * (size_t)V, err)))
 			return rc;
 		for (int i = 0, at = 0; i < batch->n; row0 += batch->chunks[i].n, i++) {
-			long n = batch->chunks[i].n, from = st->o.all_positions ? 0 : n - 1;
+			long n = batch->chunks[i].n, from = n - logit_rows(st, n);
 
 			if (n == 0)
 				continue;
@@ -481,7 +489,7 @@ int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, str
 				continue;
 			if (ds_fwdio_put_routes(&st->out, st->ids + (slot * st->route_rows + row0) * K,
 						st->w + (slot * st->route_rows + row0) * K, c->n, K, c->seq, (uint64_t)c->pos,
-						(uint32_t)li, fl) ||
+						(uint32_t)li, fl & ~DS_FLAG_ROLLBACK) ||
 			    (rc = write_out(st, w, err)))
 				return rc ? rc : ds_error_set(err, EX_DATAERR, "ROUTES frame too large");
 			slot++;
@@ -493,10 +501,13 @@ int ds_fwd_stage_run(struct ds_fwd_stage *st, struct ds_hidden_batch *batch, str
 				return rc ? rc : ds_error_set(err, EX_DATAERR, "HIDDEN frame too large");
 		}
 		if (st->o.head) {
-			long rows = st->o.all_positions ? c->n : (c->n > 0);
-			uint64_t pos = (uint64_t)(st->o.all_positions || c->n == 0 ? c->pos : c->pos + c->n - 1);
+			long rows = logit_rows(st, c->n);
+			uint64_t pos = (uint64_t)(c->pos + c->n - rows);
 
-			if (ds_fwdio_put_logits(&st->out, st->logits + (size_t)at * (size_t)V, rows, V, c->seq, pos, 0, fl) ||
+			if (c->n == 0)
+				pos = (uint64_t)c->pos;
+			if (ds_fwdio_put_logits(&st->out, st->logits + (size_t)at * (size_t)V, rows, V, c->seq, pos, 0,
+						fl & ~DS_FLAG_ROLLBACK) ||
 			    (rc = write_out(st, w, err)))
 				return rc ? rc : ds_error_set(err, EX_DATAERR, "LOGITS frame too large");
 			at += (int)rows;
@@ -527,7 +538,7 @@ int ds_fwd_stage_mtp(struct ds_fwd_stage *st, struct ds_mtp_join *j, uint64_t se
 		return rc;
 	rows = st->o.all_positions ? n : 1;
 	if (ds_fwdio_put_logits(&st->out, st->logits + (size_t)(n - rows) * (size_t)V, rows, V, seq,
-				(uint64_t)(pos + n - rows), 1, fl))
+				(uint64_t)(pos + n - rows), 1, fl & ~DS_FLAG_ROLLBACK))
 		return ds_error_set(err, EX_DATAERR, "LOGITS frame too large");
 	if ((rc = write_out(st, w, err)))
 		return rc;

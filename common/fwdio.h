@@ -113,12 +113,14 @@ int ds_input_ready(FILE *fp);
  * sequence: run the backend, then write for every frame, in order, its
  * ROUTES frames (one per MoE layer of the slice, aux = layer; with
  * emit_routes), its HIDDEN result (aux = the next layer to run; unless
- * head without emit_hidden) and its LOGITS (with head: the last row, or
- * every row with all_positions).
+ * head without emit_hidden) and its LOGITS (with head: the last row, the
+ * last last_positions rows, or every row with all_positions).  Only the
+ * HIDDEN result, at the frame's own pos, keeps a ROLLBACK flag.
  */
 struct ds_fwd_stage_opts {
 	long first, last;	/* the slice */
 	int head, all_positions, emit_hidden, emit_routes;
+	long last_positions;	/* with head, not all_positions: LOGITS rows per frame (0 = 1) */
 };
 
 struct ds_fwd_stage {

@@ -46,6 +46,7 @@ enum ds_control {
 enum ds_frame_flag {
 	DS_FLAG_DIGEST = 1u << 0,	/* a 32-byte digest follows the payload */
 	DS_FLAG_FINAL = 1u << 1,	/* last frame of a prompt / request */
+	DS_FLAG_ROLLBACK = 1u << 2,	/* TOKENS/HIDDEN: a TRUNCATE to pos comes first */
 };
 
 struct ds_frame {
@@ -83,6 +84,21 @@ void ds_frame_truncate(struct ds_frame *f, uint64_t seq, uint64_t len);
 static inline int ds_frame_truncates_seq(const struct ds_frame *f)
 {
 	return f->kind == DS_KIND_CONTROL && f->aux == DS_CONTROL_TRUNCATE;
+}
+/* Whether f is a TOKENS or HIDDEN frame flagged ROLLBACK: its sequence is
+ * first rolled back to f->pos, as by a CONTROL TRUNCATE there.  A frame
+ * derived from it at the same pos (HIDDEN from TOKENS, HIDDEN from HIDDEN)
+ * keeps the flag; frames at other positions (LOGITS of the last rows,
+ * sampled TOKENS) must not carry it. */
+static inline int ds_frame_rolls_back(const struct ds_frame *f)
+{
+	return (f->kind == DS_KIND_TOKENS || f->kind == DS_KIND_HIDDEN) && (f->flags & DS_FLAG_ROLLBACK);
+}
+/* The number of draft tokens at the end of a TOKENS frame (its aux): tokens
+ * proposed for speculative decoding that no verifier has accepted yet. */
+static inline uint32_t ds_frame_drafts(const struct ds_frame *f)
+{
+	return f->kind == DS_KIND_TOKENS ? f->aux : 0;
 }
 /* Whether f is a CONTROL END or RESET: its sequence's state is to go. */
 static inline int ds_frame_ends_seq(const struct ds_frame *f)

@@ -31,10 +31,14 @@ void ds_frame_describe(FILE *fp, uint64_t index, const struct ds_frame *f)
 	for (int i = 0; i < f->ndim; i++)
 		fprintf(fp, "%s%" PRIu32, i ? ", " : "", f->shape[i]);
 	fprintf(fp, "] seq %" PRIu64 " pos %" PRIu64, f->seq, f->pos);
-	if (f->aux)
+	if (f->aux && f->kind == DS_KIND_TOKENS)
+		fprintf(fp, " drafts %" PRIu32, f->aux);
+	else if (f->aux)
 		fprintf(fp, " aux %" PRIu32, f->aux);
 	if (f->flags & DS_FLAG_FINAL)
 		fputs(" final", fp);
+	if (f->flags & DS_FLAG_ROLLBACK)
+		fputs(" rollback", fp);
 	if (f->flags & DS_FLAG_DIGEST)
 		fputs(" digest", fp);
 }
