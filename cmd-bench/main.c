@@ -18,7 +18,11 @@
 #include "device.h"
 #include "cpu/forward.h"
 #include "cpu/kernels.h"
+#include "fileio.h"
 #include "model.h"
+#include "spec.h"
+#include "speculative.h"
+#include "textio.h"
 
 struct bench_opts {
 	const char *model;
@@ -26,6 +30,9 @@ struct bench_opts {
 	const char *device;
 	const char *label;
 	long seed;
+	long speculative;		/* K drafts; 0 = off */
+	double temperature;
+	const char *prompt_ids;
 };
 
 static struct bench_opts opt = { .prompt = 128, .gen = 32, .reps = 3, .batch = 1, .seed = 1 };
@@ -40,15 +47,21 @@ static const struct ds_option options[] = {
 	DS_OPT_STRING_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda"),
 	DS_OPT_INT_("seed", 's', &opt.seed, "N", "seed of the prompt's random ids (default 1)", 0, 2147483647),
 	DS_OPT_STRING_("label", 0, &opt.label, "TEXT", "a label stored in the record"),
+	DS_OPT_INT_("speculative", 0, &opt.speculative, "K", "also decode with K MTP drafts per step and without: acceptance, tokens per pass, tok/s (default 0 = off)", 0, DS_SPEC_MAX_DRAFTS),
+	DS_OPT_DOUBLE_("temperature", 0, &opt.temperature, "T", "--speculative: sampling temperature, seeded by --seed (default 0 = greedy)", 0, 1e6),
+	DS_OPT_STRING_("prompt-ids", 0, &opt.prompt_ids, "FILE", "--speculative: the prompt as ids (ds-tokenize -f text) instead of random ones"),
 	DS_OPT_END_MARK
 };
 
 static const struct ds_tool tool = {
 	"ds-bench",
-	"-m DIR [-p N] [-n N] [-r N] [-b B] [-t N] [-d DEV] [--label TEXT]",
+	"-m DIR [-p N] [-n N] [-r N] [-b B] [-t N] [-d DEV] [--label TEXT]\n"
+	"-m DIR --speculative K [--temperature T] [--prompt-ids FILE] [OPTION...]",
 	"Measure prefill and decode speed of a model in one process (no pipes): one\n"
 	"warm-up, then N repetitions of a B x prompt prefill and gen decode steps.\n"
-	"Writes one JSON line to stdout (medians and raw samples); a summary to stderr.",
+	"Writes one JSON line to stdout (medians and raw samples); a summary to stderr.\n"
+	"With --speculative K the record also holds decoding with and without K drafts of\n"
+	"the MTP module per step (one sequence, n tokens, alternating repetitions).",
 	options,
 };
 
@@ -60,6 +73,48 @@ struct run {
 	struct ds_fwd_chunk *chunks;
 };
 
+/* The deterministic prompt ids of --seed. */
+static void prompt_ids(int32_t *ids, long n, long V)
+{
+	for (long i = 0; i < n; i++)
+		ids[i] = (int32_t)((unsigned long)(i * 2654435761u + (unsigned long)opt.seed * 40503u) % (unsigned long)V);
+}
+
+/* --speculative: its figures, from speculative.c, into the record. */
+static void speculative(struct run *r, cJSON *rec)
+{
+	struct bench_spec_opts so = { opt.speculative, opt.temperature, (uint64_t)opt.seed, opt.gen + 1, opt.reps,
+				      NULL, opt.prompt };
+	struct ds_error err = { 0 };
+	int32_t *ids = NULL;
+	double plain, spec;
+
+	if (opt.prompt_ids) {
+		char *text;
+		size_t len, cap = 0;
+		long n;
+
+		if (ds_read_file(opt.prompt_ids, 1 << 26, EX_DATAERR, &text, &len, &err))
+			ds_die_error(&err);
+		if ((n = ds_ids_parse_line(text, &ids, &cap, &err)) < 1)
+			ds_die(EX_DATAERR, "%s: %s", opt.prompt_ids, n < 0 ? err.msg : "no ids");
+		free(text);
+		for (long i = 0; i < n; i++)
+			if (ids[i] < 0 || ids[i] >= r->m.V)
+				ds_die(EX_DATAERR, "%s: id %d is outside the vocabulary", opt.prompt_ids, (int)ids[i]);
+		so.n = n;
+	} else {
+		ids = ds_xmalloc((size_t)opt.prompt * sizeof(*ids));
+		prompt_ids(ids, opt.prompt, r->m.V);
+	}
+	so.prompt = ids;
+	cJSON_AddItemToObject(rec, "speculative", bench_speculative(r->b, &r->m, &so, &plain, &spec));
+	if (!ds_quiet)
+		fprintf(stderr, "ds-bench: speculative, %ld drafts: %.2f tok/s, without: %.2f tok/s (x%.3f)\n",
+			opt.speculative, spec, plain, plain > 0 ? spec / plain : 0);
+	free(ids);
+}
+
 /* One repetition with sequence ids base..base+B-1; returns seconds. */
 static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_decode)
 {
@@ -70,8 +125,7 @@ static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_d
 
 	for (long s = 0; s < B; s++)
 		r->chunks[s] = (struct ds_fwd_chunk){ base + (uint64_t)s, 0, P };
-	for (long i = 0; i < B * P; i++)
-		r->ids[i] = (int32_t)((unsigned long)(i * 2654435761u + (unsigned long)opt.seed * 40503u) % (unsigned long)V);
+	prompt_ids(r->ids, B * P, V);
 	if (ds_embed_rows(&r->m.embed, r->ids, B * P, r->hidden, &err) ||
 	    ds_backend_layers(r->b, &batch, r->hidden, &err))
 		ds_die_error(&err);
@@ -100,23 +154,6 @@ static void one_rep(struct run *r, uint64_t base, double *t_prefill, double *t_d
 		ds_backend_end_seq(r->b, base + (uint64_t)s);
 }
 
-/* {"median", "samples"} of work / seconds; *median gets it unrounded */
-static cJSON *samples(const double *v, long n, double work, double *median)
-{
-	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
-	double *rate = ds_xmalloc((size_t)n * sizeof(*rate));
-
-	for (long i = 0; i < n; i++) {
-		rate[i] = v[i] > 0 ? work / v[i] : 0;
-		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(rate[i] * 100) / 100));
-	}
-	*median = ds_bench_median(rate, (size_t)n);
-	cJSON_AddNumberToObject(o, "median", round(*median * 100) / 100);
-	cJSON_AddItemToObject(o, "samples", a);
-	free(rate);
-	return o;
-}
-
 int main(int argc, char **argv)
 {
 	struct ds_backend_opts bo = { 0 };
@@ -138,7 +175,7 @@ int main(int argc, char **argv)
 		ds_die(err.code, "%s: %s", opt.model, err.msg);
 	want.first = 0;
 	want.last = r.m.L;
-	want.parts = DS_PART_EMBED | DS_PART_HEAD;
+	want.parts = DS_PART_EMBED | DS_PART_HEAD | (opt.speculative ? DS_PART_MTP : 0);
 	if (ds_model_map(&r.m, opt.model, &want, &err))
 		ds_die(err.code, "%s: %s", opt.model, err.msg);
 	bo.device = opt.device;
@@ -146,6 +183,7 @@ int main(int argc, char **argv)
 	bo.first = 0;
 	bo.last = r.m.L;
 	bo.max_rows = opt.prompt * opt.batch;
+	bo.mtp = opt.speculative > 0;
 	if (ds_backend_open(&r.b, &r.m, &bo, &err))
 		ds_die_error(&err);
 	t_load = ds_seconds() - t_load;
@@ -187,13 +225,15 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(rec, "batch", (double)opt.batch);
 	cJSON_AddNumberToObject(rec, "reps", (double)opt.reps);
 	cJSON_AddNumberToObject(rec, "load_s", round(t_load * 1000) / 1000);
-	cJSON_AddItemToObject(rec, "prefill_tok_s", samples(tp, opt.reps, (double)(opt.prompt * opt.batch), &med_prefill));
-	cJSON_AddItemToObject(rec, "decode_tok_s", samples(td, opt.reps, (double)(opt.gen * opt.batch), &med_decode));
+	cJSON_AddItemToObject(rec, "prefill_tok_s", ds_bench_rates(tp, opt.reps, (double)(opt.prompt * opt.batch), &med_prefill));
+	cJSON_AddItemToObject(rec, "decode_tok_s", ds_bench_rates(td, opt.reps, (double)(opt.gen * opt.batch), &med_decode));
 	/* a decode step reads the weights once for the whole batch */
 	steps = med_decode / (double)opt.batch;
 	cJSON_AddNumberToObject(rec, "decode_weight_bytes_per_token", round(dec_bytes));
 	cJSON_AddNumberToObject(rec, "decode_effective_gb_s", round(dec_bytes * steps / 1e7) / 100);
 	cJSON_AddNumberToObject(rec, "kv_cache_bytes_per_position", ds_bench_cache_bytes_per_pos(&r.m));
+	if (opt.speculative)
+		speculative(&r, rec);
 	cJSON_AddNumberToObject(rec, "peak_rss_mib", round(ds_bench_peak_rss_mib()));
 	line = cJSON_PrintUnformatted(rec);
 	printf("%s\n", line);

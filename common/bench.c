@@ -1,6 +1,7 @@
 /* bench.c - see bench.h. */
 #include "bench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -12,6 +13,22 @@ static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
+}
+
+cJSON *ds_bench_rates(const double *seconds, long n, double work, double *median)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+	double *rate = ds_xmalloc((size_t)(n > 0 ? n : 1) * sizeof(*rate));
+
+	for (long i = 0; i < n; i++) {
+		rate[i] = seconds[i] > 0 ? work / seconds[i] : 0;
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(rate[i] * 100) / 100));
+	}
+	*median = ds_bench_median(rate, (size_t)n);
+	cJSON_AddNumberToObject(o, "median", round(*median * 100) / 100);
+	cJSON_AddItemToObject(o, "samples", a);
+	free(rate);
+	return o;
 }
 
 double ds_bench_median(const double *v, size_t n)

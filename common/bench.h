@@ -7,12 +7,18 @@
 #ifndef DS_BENCH_H
 #define DS_BENCH_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "model.h"
 
 /* Median of n samples (sorts a copy); 0 for n == 0. */
 double ds_bench_median(const double *v, size_t n);
+
+/* {"median": M, "samples": [...]} of the rates work / seconds[i] (two
+ * decimals); *median gets the median unrounded.  The caller owns the
+ * object. */
+cJSON *ds_bench_rates(const double *seconds, long n, double work, double *median);
 
 /* Bytes of weights (and FP8 scales) one token's decode step reads: every
  * attention and dense weight of the main layers, the router, the shared

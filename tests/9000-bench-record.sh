@@ -19,3 +19,14 @@ check "decode bytes below the checkpoint's $size" test "$bytes" -lt "$size"
 expect_fail 64 "no model" ds bench
 expect_fail 66 "missing model" ds bench -m "$T/none"
 expect_fail 64 "bad -p" ds bench -m "$T/m" -p 0
+
+# --speculative: decoding with and without MTP drafts, the same tokens
+ds bench -q -m "$T/m" -p 8 -n 12 -r 2 --speculative 2 --temperature 4 >"$T/spec"
+for k in '"speculative":{"drafts":2' '"plain_tok_s":{"median":' '"spec_tok_s":{"median":' '"tokens_per_pass":' \
+	'"acceptance":[' '"tokens_identical":true'; do
+	check "--speculative record has $k" grep -qF "$k" "$T/spec"
+done
+check_eq "one acceptance rate per draft position" \
+	"$(sed 's/.*"acceptance":\[\([^]]*\)\].*/\1/' "$T/spec" | tr ',' '\n' | wc -l | tr -d ' ')" 2
+ds mkmodel -q -p tiny-v2-lite -o "$T/nomtp" --seed 1
+expect_fail 78 "--speculative on a model without an MTP module" ds bench -m "$T/nomtp" -p 4 -n 2 -r 1 --speculative 1
