@@ -25,6 +25,7 @@
 #include "safetensors.h"
 #include "fileio.h"
 #include "json.h"
+#include "mapguard.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -380,8 +381,15 @@ int ds_st_open(struct ds_st_file *f, const char *path, struct ds_error *err)
 	close(fd);
 	if (map == MAP_FAILED)
 		return ds_error_set(err, EX_IOERR, "cannot map '%s': %s", path, strerror(errno));
+	/* from here a read of a page the file no longer backs is an error
+	 * naming it (mapguard.h), the header's included */
+	if ((rc = ds_mapguard_add(map, (size_t)st.st_size, path, err))) {
+		munmap(map, (size_t)st.st_size);
+		return rc;
+	}
 	rc = ds_st_parse(f, map, (size_t)st.st_size, path, err);
 	if (rc) {
+		ds_mapguard_remove(map);
 		munmap(map, (size_t)st.st_size);
 		return rc;
 	}
@@ -391,8 +399,10 @@ int ds_st_open(struct ds_st_file *f, const char *path, struct ds_error *err)
 
 void ds_st_release(struct ds_st_file *f)
 {
-	if (f->mapped && f->map)
+	if (f->mapped && f->map) {
+		ds_mapguard_remove(f->map);
 		munmap((void *)f->map, f->size);
+	}
 	st_free(f);
 	memset(f, 0, sizeof(*f));
 }

@@ -23,7 +23,10 @@
  * tensor present in a shard but not mapped to it is ignored (invisible).
  * ck->ntensors counts the visible tensors; ck->sorted holds them by name.
  * Failures return EX_DATAERR (65; EX_NOINPUT 66 for a missing file) with a
- * message naming the file and the problem.
+ * message naming the file and the problem.  A mapped file that later stops
+ * backing its mapping (truncated, unreadable) is caught by mapguard.h: the
+ * read that faults ends the process with 74 and a message naming the file
+ * and byte.
  */
 #ifndef DS_SAFETENSORS_H
 #define DS_SAFETENSORS_H
