@@ -26,6 +26,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "mapguard.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -106,6 +107,10 @@ static int parse_entry(const cJSON *e, struct ds_tensor_info *t, uint64_t *begin
 
 	if (!cJSON_IsObject(e))
 		return ds_error_set(err, EX_DATAERR, "%s: tensor '%s': entry is not an object", fname, name);
+	cJSON_ArrayForEach(d, e)	/* cJSON would take the first of two; the reference refuses */
+		if (cJSON_GetObjectItemCaseSensitive(e, d->string) != d)
+			return ds_error_set(err, EX_DATAERR, "%s: tensor '%s': field '%s' given twice", fname, name,
+					    d->string);
 	if (!dt || !cJSON_IsString(dt))
 		return ds_error_set(err, EX_DATAERR, "%s: tensor '%s': missing dtype", fname, name);
 	t->dtype = st_dtype(dt->valuestring);
@@ -206,6 +211,8 @@ static int parse_metadata(struct ds_st_file *f, const cJSON *m, char **at, struc
 	const cJSON *kv;
 	int n = 0;
 
+	if (cJSON_IsNull(m))
+		return 0;	/* the reference's Option: no metadata */
 	if (!cJSON_IsObject(m))
 		return ds_error_set(err, EX_DATAERR, "%s: __metadata__ is not an object", f->path);
 	cJSON_ArrayForEach(kv, m) {
@@ -221,6 +228,132 @@ static int parse_metadata(struct ds_st_file *f, const cJSON *m, char **at, struc
 	cJSON_ArrayForEach(kv, m) {
 		f->meta_keys[f->nmeta] = stash(at, kv->string);
 		f->meta_values[f->nmeta++] = stash(at, kv->valuestring);
+	}
+	return 0;
+}
+
+static int hex4(const char *s, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+		if (d > 15)
+			return -1;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+/* The length of a JSON number at s (RFC 8259's grammar: no leading zeros,
+ * '+' or bare '.'), 0 when s does not start with one. */
+static size_t json_number_len(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else {
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
+/*
+ * What the reference loader (the Rust safetensors crate: serde_json over
+ * str::from_utf8) refuses and cJSON would take: a header that is not valid
+ * UTF-8, a raw control character inside a string, an escaped surrogate
+ * that is not half of a pair, white space other than space, tab, CR and
+ * LF, a number outside JSON's grammar (01, 1., .5), and a fraction or
+ * exponent in a shape or data_offsets array (1.0, 1e3: not an integer to
+ * serde, though the same double to cJSON).  One thing more is
+ * refused here: a string holding U+0000 (\u0000), which the reference
+ * keeps but a C string cannot, so two different names could become one.
+ */
+static int check_header_text(const char *hdr, size_t n, const char *path, struct ds_error *err)
+{
+	size_t bad = ds_utf8_check((const uint8_t *)hdr, n), str0 = 0;
+	int in_str = 0, int_array = 0, key_int = 0;
+
+	if (bad != n)
+		return ds_error_set(err, EX_DATAERR, "%s: header is not valid UTF-8 (byte %zu)", path, bad + 8);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)hdr[i];
+		unsigned cp, lo;
+
+		if (c == '"') {
+			if (!in_str)
+				str0 = i + 1;
+			else	/* a string that may be the key of what follows */
+				key_int = (i - str0 == 5 && !memcmp(hdr + str0, "shape", 5)) ||
+					  (i - str0 == 12 && !memcmp(hdr + str0, "data_offsets", 12));
+			in_str = !in_str;
+			continue;
+		}
+		if (!in_str) {
+			size_t k;
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return ds_error_set(err, EX_DATAERR, "%s: a control character in the header (byte %zu)",
+						    path, i + 8);
+			if (c == '[')
+				int_array = key_int;
+			else if (c == ']')
+				int_array = 0;
+			if (c != ':' && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+				key_int = 0;
+			if (c != '-' && (c < '0' || c > '9'))
+				continue;
+			if (!(k = json_number_len(hdr + i, n - i)) ||
+			    (i + k < n && (hdr[i + k] == '.' || (hdr[i + k] >= '0' && hdr[i + k] <= '9'))))
+				return ds_error_set(err, EX_DATAERR, "%s: a malformed number in the header (byte %zu)",
+						    path, i + 8);
+			if (int_array && (memchr(hdr + i, '.', k) || memchr(hdr + i, 'e', k) || memchr(hdr + i, 'E', k)))
+				return ds_error_set(err, EX_DATAERR,
+						    "%s: a shape or offset that is not written as an integer (byte %zu)",
+						    path, i + 8);
+			i += k - 1;
+			continue;
+		}
+		if (c < 0x20)
+			return ds_error_set(err, EX_DATAERR, "%s: a control character inside a header string (byte %zu)",
+					    path, i + 8);
+		if (c != '\\')
+			continue;
+		if (++i >= n || hdr[i] != 'u')
+			continue;	/* a short escape: cJSON checks the letter */
+		if (i + 5 > n || hex4(hdr + i + 1, &cp))
+			return ds_error_set(err, EX_DATAERR, "%s: a bad \\u escape in the header (byte %zu)", path, i + 7);
+		if (cp == 0)
+			return ds_error_set(err, EX_DATAERR, "%s: a header string holds U+0000 (byte %zu)", path, i + 7);
+		if (cp >= 0xDC00 && cp <= 0xDFFF)
+			return ds_error_set(err, EX_DATAERR, "%s: a lone low surrogate \\u%04x in the header (byte %zu)",
+					    path, cp, i + 7);
+		if (cp >= 0xD800 && cp <= 0xDBFF &&
+		    (i + 11 > n || hdr[i + 5] != '\\' || hdr[i + 6] != 'u' || hex4(hdr + i + 7, &lo) || lo < 0xDC00 ||
+		     lo > 0xDFFF))
+			return ds_error_set(err, EX_DATAERR, "%s: a lone high surrogate \\u%04x in the header (byte %zu)",
+					    path, cp, i + 7);
+		i += cp >= 0xD800 && cp <= 0xDBFF ? 10 : 4;	/* past the pair */
 	}
 	return 0;
 }
@@ -251,6 +384,8 @@ static int parse_header(struct ds_st_file *f, struct ds_error *err)
 		return ds_error_set(err, EX_DATAERR, "%s: header is not a JSON object", f->path);
 	if (memchr(hdr, 0, hlen))
 		return ds_error_set(err, EX_DATAERR, "%s: header contains a NUL byte", f->path);
+	if ((rc = check_header_text(hdr, hlen, f->path, err)))
+		return rc;
 	/* a private NUL-terminated copy: cJSON never reads past it */
 	text = malloc(hlen + 1);
 	if (!text)

@@ -7,7 +7,11 @@
  * mapping; nothing is converted or copied.
  *
  * Validation is complete before any view is handed out: the header must be
- * a JSON object within the file; every entry has a known dtype, a shape of
+ * a JSON object within the file, valid UTF-8 and JSON as strictly as the
+ * reference loader (the Rust safetensors crate) reads it - no raw control
+ * characters in strings, no lone surrogate escapes, no 01 or 1.0 where an
+ * integer goes, no field twice in an entry - and hold no U+0000 (which the
+ * reference keeps but a C string cannot); every entry has a known dtype, a shape of
  * non-negative integers whose byte size matches its offsets, offsets inside
  * the data section, sorted without overlap or holes; names are unique;
  * __metadata__ holds only strings.  An index must name shards inside the
