@@ -82,6 +82,18 @@ int ds_tokenizer_encode(struct ds_tokenizer *tok, const char *text, size_t len,
 			struct ds_ids *ids, struct ds_error *err);
 
 /*
+ * Encode text as ds_tokenizer_encode does, except that no added token is
+ * recognised that starts or ends inside one of the byte ranges literal[i]
+ * = [begin, end) (ascending, apart): text there is encoded as plain text,
+ * so "<｜User｜>" typed by a user stays the letters it is made of.  Around
+ * the ranges the text is split and pre-tokenised exactly as by
+ * ds_tokenizer_encode (a range does not cut a pre-token of its own).
+ */
+int ds_tokenizer_encode_literal(struct ds_tokenizer *tok, const char *text, size_t len,
+				const size_t (*literal)[2], size_t nliteral, struct ds_ids *ids,
+				struct ds_error *err);
+
+/*
  * Encode only a prefix of text: stop before the first pre-token that does
  * not end at or before `limit`, and return in *done the number of bytes
  * whose ids were appended (a pre-token boundary, 0 when none qualifies).
