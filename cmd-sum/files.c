@@ -16,6 +16,8 @@
 
 #include "checksum.h"
 #include "ckdigest.h"
+#include "config.h"
+#include "modelinfo.h"
 #include "cli.h"
 #include "safetensors.h"
 #include "stream.h"
@@ -188,6 +190,31 @@ int sum_files(const struct sum_opts *o, char **paths, int n)
 	return status;
 }
 
+/* With a config.json beside it, say which tensors it leaves unused or
+ * lacks (warnings: the digests are right either way). */
+static void against_config(const char *path, const struct ds_checkpoint *ck)
+{
+	struct ds_error err = { 0 };
+	struct ds_config c;
+	struct ds_modelinfo mi;
+	struct ds_ckcheck chk;
+	char *cfg = ds_xmalloc(strlen(ck->dir) + sizeof("/config.json"));
+
+	sprintf(cfg, "%s/config.json", ck->dir);
+	if (!access(cfg, F_OK)) {
+		if (ds_config_load(&c, cfg, &err) || ds_modelinfo_init(&mi, &c, &err)) {
+			ds_warn("%s: not compared with its config: %s", path, err.msg);
+		} else {
+			if (!ds_ckcheck_run(&chk, &mi, ck, &err)) {
+				ds_ckcheck_report(&chk, path, ds_warn);
+				ds_ckcheck_release(&chk);
+			}
+			ds_modelinfo_release(&mi);
+		}
+	}
+	free(cfg);
+}
+
 int sum_tensors(const struct sum_opts *o, char **paths, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -214,6 +241,9 @@ int sum_tensors(const struct sum_opts *o, char **paths, int n)
 		ds_digest_hex(model, hex);
 		printf("%s  model\n", hex);
 		free(d);
+		if (fflush(stdout))
+			ds_die(EX_IOERR, "write error: %m");
+		against_config(paths[i], &ck);
 		ds_checkpoint_release(&ck);
 		if (fflush(stdout))
 			ds_die(EX_IOERR, "write error: %m");
