@@ -600,63 +600,101 @@ static const struct ds_tensor_info *find_sorted(const struct ds_tensor_info *con
 	return hit ? *hit : NULL;
 }
 
-static int open_index(struct ds_checkpoint *ck, const char *index_path, struct ds_error *err)
+void ds_st_index_release(struct ds_st_index *ix)
 {
-	char *text = NULL, *path = NULL;
-	const char **shards = NULL;
-	cJSON *root = NULL, *wm, *e;
-	size_t len = 0, nshards = 0, k = 0;
-	int nmap = 0, rc;
+	for (size_t i = 0; i < ix->n; i++) {
+		free(ix->names[i]);
+		free(ix->shards[i]);
+	}
+	free(ix->names);
+	free(ix->shards);
+	free(ix->files);
+	memset(ix, 0, sizeof(*ix));
+}
 
-	if ((rc = ds_read_file(index_path, INDEX_MAX, EX_DATAERR, &text, &len, err)))
-		return rc;
-	root = ds_json_parse_all(text, len);
+int ds_st_index_parse(struct ds_st_index *ix, const char *text, size_t len, const char *name, struct ds_error *err)
+{
+	cJSON *root = ds_json_parse_all(text, len), *wm, *e;
+	size_t k = 0, n = 0;
+	int rc = 0;
+
+	memset(ix, 0, sizeof(*ix));
 	if (!root || !cJSON_IsObject(root)) {
-		rc = ds_error_set(err, EX_DATAERR, "%s: not a JSON object", index_path);
+		rc = ds_error_set(err, EX_DATAERR, "%s: not a JSON object", name);
 		goto out;
 	}
 	wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
 	if (!wm || !cJSON_IsObject(wm)) {
-		rc = ds_error_set(err, EX_DATAERR, "%s: 'weight_map' is missing or not an object", index_path);
+		rc = ds_error_set(err, EX_DATAERR, "%s: 'weight_map' is missing or not an object", name);
 		goto out;
 	}
 	cJSON_ArrayForEach(e, wm) {
 		if (!cJSON_IsString(e)) {
-			rc = ds_error_set(err, EX_DATAERR, "%s: weight_map['%s'] is not a string", index_path,
-					  e->string);
+			rc = ds_error_set(err, EX_DATAERR, "%s: weight_map['%s'] is not a string", name, e->string);
 			goto out;
 		}
 		if (!safe_relpath(e->valuestring)) {
 			rc = ds_error_set(err, EX_DATAERR,
 					  "%s: weight_map['%s'] = '%.200s' is not a path inside the model directory",
-					  index_path, e->string, e->valuestring);
+					  name, e->string, e->valuestring);
 			goto out;
 		}
-		nmap++;
+		n++;
 	}
-	if (!nmap) {
-		rc = ds_error_set(err, EX_DATAERR, "%s: weight_map is empty", index_path);
+	if (!n) {
+		rc = ds_error_set(err, EX_DATAERR, "%s: weight_map is empty", name);
 		goto out;
 	}
-	/* distinct shard names, sorted */
-	shards = malloc((size_t)nmap * sizeof(*shards));
-	if (!shards) {
+	ix->names = calloc(n, sizeof(*ix->names));
+	ix->shards = calloc(n, sizeof(*ix->shards));
+	ix->files = malloc(n * sizeof(*ix->files));
+	if (!ix->names || !ix->shards || !ix->files) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	cJSON_ArrayForEach(e, wm)
-		shards[k++] = e->valuestring;
-	qsort(shards, k, sizeof(*shards), cmp_str);
-	for (size_t i = 0; i < k; i++)
-		if (!nshards || strcmp(shards[nshards - 1], shards[i]))
-			shards[nshards++] = shards[i];
-	ck->files = calloc(nshards, sizeof(*ck->files));
+	ix->n = n;	/* from here release frees n entries */
+	cJSON_ArrayForEach(e, wm) {
+		ix->names[k] = strdup(e->string);
+		ix->shards[k] = strdup(e->valuestring);
+		if (!ix->names[k] || !ix->shards[k]) {
+			rc = ds_error_set(err, EX_OSERR, "out of memory");
+			goto out;
+		}
+		ix->files[k] = ix->shards[k];
+		k++;
+	}
+	/* distinct shard names, sorted */
+	qsort(ix->files, ix->n, sizeof(*ix->files), cmp_str);
+	for (size_t i = 0; i < ix->n; i++)
+		if (!ix->nfiles || strcmp(ix->files[ix->nfiles - 1], ix->files[i]))
+			ix->files[ix->nfiles++] = ix->files[i];
+out:
+	cJSON_Delete(root);
+	if (rc)
+		ds_st_index_release(ix);
+	return rc;
+}
+
+static int open_index(struct ds_checkpoint *ck, const char *index_path, struct ds_error *err)
+{
+	struct ds_st_index ix;
+	char *text = NULL, *path = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ds_read_file(index_path, INDEX_MAX, EX_DATAERR, &text, &len, err)))
+		return rc;
+	rc = ds_st_index_parse(&ix, text, len, index_path, err);
+	free(text);
+	if (rc)
+		return rc;
+	ck->files = calloc(ix.nfiles, sizeof(*ck->files));
 	if (!ck->files) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nshards; i++) {
-		path = join(ck->dir, shards[i]);
+	for (size_t i = 0; i < ix.nfiles; i++) {
+		path = join(ck->dir, ix.files[i]);
 		if (!path) {
 			rc = ds_error_set(err, EX_OSERR, "out of memory");
 			goto out;
@@ -672,19 +710,19 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 		free(path);
 		path = NULL;
 	}
-	ck->sorted = malloc((size_t)nmap * sizeof(*ck->sorted));
+	ck->sorted = malloc(ix.n * sizeof(*ck->sorted));
 	if (!ck->sorted) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	cJSON_ArrayForEach(e, wm) {
-		const char **sh = bsearch(&e->valuestring, shards, nshards, sizeof(*shards), cmp_str);
-		const struct ds_st_file *f = &ck->files[sh - shards];
-		const struct ds_tensor_info *found = find_sorted(f->sorted, (size_t)f->ntensors, e->string);
+	for (size_t i = 0; i < ix.n; i++) {
+		char **sh = bsearch(&ix.shards[i], ix.files, ix.nfiles, sizeof(*ix.files), cmp_str);
+		const struct ds_st_file *f = &ck->files[sh - ix.files];
+		const struct ds_tensor_info *found = find_sorted(f->sorted, (size_t)f->ntensors, ix.names[i]);
 
 		if (!found) {
 			rc = ds_error_set(err, EX_DATAERR, "%s: tensor '%s' is mapped to '%s' but absent from it",
-					  index_path, e->string, e->valuestring);
+					  index_path, ix.names[i], ix.shards[i]);
 			goto out;
 		}
 		ck->sorted[ck->ntensors++] = found;
@@ -699,9 +737,7 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 	rc = 0;
 out:
 	free(path);
-	free(shards);
-	cJSON_Delete(root);
-	free(text);
+	ds_st_index_release(&ix);
 	return rc;
 }
 

@@ -80,6 +80,19 @@ void ds_st_release(struct ds_st_file *f);
  * through memcpy or check this before casting. */
 int ds_st_aligned(const struct ds_tensor_info *t);
 
+/* model.safetensors.index.json's weight_map, validated (every value a
+ * string naming a path inside the directory, at least one entry) but no
+ * file opened: names[i] lives in shards[i], in the file's order; files[]
+ * are the distinct shards, sorted (pointers into shards[]).  Owns all of
+ * it (ds_st_index_release). */
+struct ds_st_index {
+	size_t n, nfiles;
+	char **names, **shards, **files;
+};
+int ds_st_index_parse(struct ds_st_index *ix, const char *text, size_t len, const char *name,
+		      struct ds_error *err);
+void ds_st_index_release(struct ds_st_index *ix);
+
 struct ds_checkpoint {
 	char *dir;
 	int nfiles;
