@@ -35,8 +35,15 @@ int ds_modelinfo_init(struct ds_modelinfo *mi, const struct ds_config *c, struct
 	uint64_t experts = 0;
 	int rc;
 
+	double layers = (double)(c->num_hidden_layers + c->num_nextn_predict_layers);
+
 	memset(mi, 0, sizeof(*mi));
 	mi->cfg = *c;
+	/* a plan holds every tensor's name: refuse one no real model comes
+	 * near (DeepSeek-V3 has 92k tensors) before it takes the memory */
+	if (layers * (6.0 * (double)c->n_routed_experts + 40) > 1e7)
+		return ds_error_set(err, EX_CONFIG, "config implies about %.0f tensors; more than ds-info counts",
+				    layers * (6.0 * (double)c->n_routed_experts + 40));
 	if ((rc = ds_mk_plan_build(&mi->plan, c, dt, err)))
 		return rc;
 	for (long i = 0; i < c->num_hidden_layers; i++) {

@@ -221,8 +221,10 @@ static int add_merge(struct ds_tokenizer *t, struct loader *L, size_t rank,
 	long la, lb;
 	int32_t ia, ib, ic;
 
+	/* the second part goes after the first's bytes, which exist only
+	 * when the first was found (la is unset or -1 otherwise) */
 	ia = lookup_chars(t, L, a, na, ea, buf, &la);
-	ib = lookup_chars(t, L, b, nb, eb, buf + la, &lb);
+	ib = ia < 0 ? -1 : lookup_chars(t, L, b, nb, eb, buf + la, &lb);
 	if (ia < 0 || ib < 0)
 		return merge_fail(L, rank, "a part is not in the vocabulary");
 	/* vocabularies list merge results in rank order (DeepSeek's: id = rank +
@@ -660,12 +662,11 @@ static int finish(struct ds_tokenizer *t, struct ds_error *err, const char *path
 	return 0;
 }
 
-int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err)
+int ds_tokenizer_load_text(struct ds_tokenizer **out, const char *text, size_t len, const char *name,
+			   struct ds_error *err)
 {
 	struct ds_tokenizer *t = ds_xcalloc(1, sizeof(*t));
-	struct loader L = { .c = { .err = err, .path = path }, .max_id = -1 };
-	char *text = NULL;
-	size_t len = 0;
+	struct loader L = { .c = { .err = err, .path = name }, .max_id = -1 };
 	int rc;
 	static int tables_ready;
 
@@ -673,16 +674,11 @@ int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_err
 		bytelevel_tables();
 		tables_ready = 1;
 	}
-	if ((rc = ds_read_file(path, SIZE_MAX, EX_CONFIG, &text, &len, err))) {
-		free(t);
-		return rc;
-	}
 	L.c.p = L.c.base = text;
 	L.c.end = text + len;
 	rc = load_text(t, &L);
 	if (!rc)
-		rc = finish(t, err, path);
-	free(text);
+		rc = finish(t, err, name);
 	free(L.text.p);
 	free(L.e);
 	free(L.tmp);
@@ -693,6 +689,19 @@ int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_err
 	}
 	*out = t;
 	return 0;
+}
+
+int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ds_read_file(path, SIZE_MAX, EX_CONFIG, &text, &len, err)))
+		return rc;
+	rc = ds_tokenizer_load_text(out, text, len, path, err);
+	free(text);
+	return rc;
 }
 
 void ds_tokenizer_free(struct ds_tokenizer *t)

@@ -54,6 +54,10 @@ void ds_ids_release(struct ds_ids *ids);
  * piece this implementation does not support).  The message names the file.
  */
 int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err);
+/* The same from tokenizer.json's text in memory (len bytes; text need not
+ * be NUL-terminated); `name` stands for the file in messages. */
+int ds_tokenizer_load_text(struct ds_tokenizer **out, const char *text, size_t len, const char *name,
+			   struct ds_error *err);
 void ds_tokenizer_free(struct ds_tokenizer *tok);
 
 /* One more than the largest id the tokenizer knows (vocab and added). */

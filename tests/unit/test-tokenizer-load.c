@@ -274,6 +274,30 @@ static void test_duplicates(void)
 		       "id 300 is defined twice with different text: '<x>' (added_tokens) and '<y>' (added_tokens)");
 }
 
+/* A merge whose first part is outside the byte-level alphabet: refused,
+ * and the second part is not written before the buffer (found by
+ * fuzz-tokenizer-json; ASan in `make asan` sees the write). */
+static void test_merge_outside_alphabet(void)
+{
+	struct ds_tokenizer *t = NULL;
+	struct ds_error err = { 0 };
+	size_t n;
+	char *json = small_tokenizer(2, "", "", &n), *at = strstr(json, "\"merges\":[");
+	struct buf b = { 0 };
+	int rc;
+
+	*at = 0;
+	add(&b, json);
+	add(&b, "\"merges\":[\"\u4e2d a\",");
+	add(&b, at + strlen("\"merges\":["));
+	rc = ds_tokenizer_load(&t, put("alpha.json", b.p, b.n), &err);
+	checkf(rc == EX_CONFIG && strstr(err.msg, "merge 0: a part is not in the vocabulary"),
+	       "a merge part outside the byte-level alphabet is refused (%s)", err.msg);
+	ds_tokenizer_free(t);
+	free(b.p);
+	free(json);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/dstest-tokload-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -284,6 +308,8 @@ int main(void)
 	test_ensure_ascii();
 	test_long_merge();
 	test_duplicates();
+	test_merge_outside_alphabet();
+	unlink(put("alpha.json", "", 0));
 	unlink(put("ascii.json", "", 0));
 	unlink(put("long.json", "", 0));
 	unlink(put("dup.json", "", 0));
