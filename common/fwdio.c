@@ -416,6 +416,20 @@ void ds_mtp_join_drop(struct ds_mtp_join *j, uint64_t seq)
 		}
 }
 
+void ds_mtp_join_truncate(struct ds_mtp_join *j, uint64_t seq, long len)
+{
+	struct ds_mtp_seq *s = join_find(j, seq);
+
+	if (!s || len < 0)
+		return;
+	if (s->ntok > len)
+		s->ntok = len;
+	if (s->h0 >= len)	/* every waiting row is beyond: none is left */
+		s->h0 = s->h1 = len;
+	else if (s->h1 > len)
+		s->h1 = len;
+}
+
 void ds_mtp_join_release(struct ds_mtp_join *j)
 {
 	while (j->nseq)

@@ -126,6 +126,9 @@ long ds_mtp_join_ready(struct ds_mtp_join *j, uint64_t seq, long *pos, const flo
 /* Mark those rows done (drops them from the buffer). */
 void ds_mtp_join_consume(struct ds_mtp_join *j, uint64_t seq, long n);
 void ds_mtp_join_drop(struct ds_mtp_join *j, uint64_t seq);
+/* CONTROL TRUNCATE: keep seq's tokens and waiting hidden rows below
+ * position len only (the MTP cache is the backend's to truncate). */
+void ds_mtp_join_truncate(struct ds_mtp_join *j, uint64_t seq, long len);
 void ds_mtp_join_release(struct ds_mtp_join *j);
 
 /* Whether more input can be read from fp without blocking (buffered in

@@ -42,6 +42,7 @@ const char *ds_control_name(uint32_t aux)
 	switch (aux) {
 	case DS_CONTROL_END: return "END";
 	case DS_CONTROL_RESET: return "RESET";
+	case DS_CONTROL_TRUNCATE: return "TRUNCATE";
 	default: return "UNKNOWN";
 	}
 }
@@ -145,6 +146,12 @@ void ds_frame_control(struct ds_frame *f, enum ds_control what, uint64_t seq)
 	f->seq = seq;
 	f->pos = 0;
 	f->flags = 0;
+}
+
+void ds_frame_truncate(struct ds_frame *f, uint64_t seq, uint64_t len)
+{
+	ds_frame_control(f, DS_CONTROL_TRUNCATE, seq);
+	f->pos = len;
 }
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

@@ -40,6 +40,7 @@ enum ds_kind {
 enum ds_control {
 	DS_CONTROL_END = 1,	/* sequence `seq` is finished: free its state */
 	DS_CONTROL_RESET = 2,	/* forget sequence `seq`; it restarts at pos 0 */
+	DS_CONTROL_TRUNCATE = 3,	/* `seq` keeps positions 0..pos-1 only (a rollback) */
 };
 
 enum ds_frame_flag {
@@ -78,8 +79,15 @@ int ds_frame_set_shape(struct ds_frame *f, enum ds_kind kind, enum ds_dtype dtyp
 uint64_t ds_frame_numel(const struct ds_frame *f);
 uint64_t ds_frame_rows(const struct ds_frame *f);
 uint64_t ds_frame_cols(const struct ds_frame *f);
-/* A control frame for seq. */
+/* A control frame for seq (pos 0). */
 void ds_frame_control(struct ds_frame *f, enum ds_control what, uint64_t seq);
+/* CONTROL TRUNCATE: seq keeps its first len positions. */
+void ds_frame_truncate(struct ds_frame *f, uint64_t seq, uint64_t len);
+/* Whether f is a CONTROL TRUNCATE (its pos is the length kept). */
+static inline int ds_frame_truncates_seq(const struct ds_frame *f)
+{
+	return f->kind == DS_KIND_CONTROL && f->aux == DS_CONTROL_TRUNCATE;
+}
 /* Whether f is a CONTROL END or RESET: its sequence's state is to go. */
 static inline int ds_frame_ends_seq(const struct ds_frame *f)
 {
