@@ -64,6 +64,28 @@ check "a stop in a batch: the reason" grep -q '"stop":"stop"' "$T/bstop.out"
 run -m "$M" -n 30 --ignore-eos --stop "$(cat "$T/s34")" "$P" >"$T/sstop.out" 2>"$T/sstop.err"
 check "one prompt: the statistics count what was kept" grep -q 'generated 2 tokens.*stop: stop$' "$T/sstop.err"
 check_files "one prompt: the text before the stop" "$T/sstop.out" "$T/two"
+#    a stop at the first token: the ring samples that token and no other
+#    (a ds-sample next to a copy of ds-run keeps what it writes)
+mkdir "$T/bin"
+cp "$DS_BIN/ds-run" "$T/bin/"
+for t in tokenize embed forward; do ln -s "$DS_BIN/ds-$t" "$T/bin/"; done
+printf '#!/bin/sh\n"%s" "$@" | tee -a "%s"\n' "$DS_BIN/ds-sample" "$T/sampled" >"$T/bin/ds-sample"
+chmod +x "$T/bin/ds-sample"
+run -q -m "$M" -n 1 "$P" >"$T/first1"
+stop1=$(cat "$T/first1")
+sampled() { ds cat -f header "$T/sampled" | grep -c ' TOKENS '; }
+if [ -z "$stop1" ]; then
+	skip "a stop at the first token samples no more" "the first token's text is only newlines"
+else
+	for mode in single batch; do
+		: >"$T/sampled"
+		if [ $mode = single ]; then set -- "$P"; else set -- --batch "$T/one.jsonl"; fi
+		timeout 120 "$T/bin/ds-run" -q -m "$M" -n 30 --ignore-eos --stop "$stop1" "$@" >"$T/first.$mode"
+		check_eq "$mode: a stop at the first token: one token sampled, none after it" "$(sampled)" 1
+	done
+	check_eq "a stop at the first token: nothing shown" "$(wc -c <"$T/first.single" | tr -d ' ')" 0
+	check_eq "a stop at the first token: no token kept in a batch" "$(field tokens <"$T/first.batch")" 0
+fi
 
 # 5. the batch JSON is valid UTF-8 when a text ends inside a character, and
 #    its token_ids give the exact bytes
