@@ -157,7 +157,7 @@ int run_interactive(struct run_opts *o)
 		if ((rc = ds_generate(&ring, &o->gen, &s, 1, &err)))
 			run_die_ring(&ring, &err);
 		run_write("\n", 1);
-		run_report(0, &s);
+		run_report(-1, &s);	/* the load was said once, before the first turn */
 		if (s.stop == DS_GEN_CONTEXT)
 			ds_warn("the context is full (%ld positions): the reply was cut there", o->ctx);
 		run_add_message(c.messages, "assistant", "");

@@ -357,9 +357,12 @@ void run_report(double load, const struct ds_gen_seq *s)
 {
 	if (ds_quiet)
 		return;
-	fprintf(stderr, "ds-run: load %.2f s; prompt %zu tokens in %.3f s (%.1f tok/s); "
+	fputs("ds-run: ", stderr);
+	if (load >= 0)
+		fprintf(stderr, "load %.2f s; ", load);
+	fprintf(stderr, "prompt %zu tokens in %.3f s (%.1f tok/s); "
 		"generated %ld tokens in %.3f s (%.1f tok/s); stop: %s\n",
-		load, s->nprompt, s->t_prompt, s->t_prompt > 0 ? (double)s->nprompt / s->t_prompt : 0.0,
+		s->nprompt, s->t_prompt, s->t_prompt > 0 ? (double)s->nprompt / s->t_prompt : 0.0,
 		s->generated, s->t_generate,
 		s->generated > 1 && s->t_generate > 0 ? (double)(s->generated - 1) / s->t_generate : 0.0,
 		ds_gen_stop_names[s->stop]);

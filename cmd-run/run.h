@@ -106,7 +106,8 @@ int run_put(const char *p, size_t n, void *unused);
 /* Flush; exit 74 with a message when a write failed, else return. */
 void run_out_end(void);
 
-/* "ds-run: load ...; prompt ...; generated ...; stop: ..." unless quiet. */
+/* "ds-run: load ...; prompt ...; generated ...; stop: ..." unless quiet
+ * (no load when load < 0: a chat turn). */
 void run_report(double load, const struct ds_gen_seq *s);
 
 /* ---- the jobs ---- */
