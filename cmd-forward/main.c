@@ -25,7 +25,7 @@ struct forward_opts {
 	long last_positions, draft;	/* draft: -1 = off */
 	struct ds_sample_params draw;	/* how drafts are drawn */
 	int device;
-	long threads, rows;
+	long threads, rows, ctx_size;
 	int ignore_aux, no_batch, no_digest;
 };
 
@@ -61,10 +61,11 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("emit-routes", 0, &opt.emit_routes, "write a ROUTES frame per MoE layer before each result"),
 	DS_OPT_FLAG_("mtp", 0, &opt.mtp, "run the MTP module on HIDDEN (aux = num_hidden_layers) + next TOKENS"),
 	DS_OPT_INT_("draft", 0, &opt.draft, "K", "with --mtp: after each settled TOKENS frame draft K tokens and write TOKENS [last, drafts] (speculative decoding)", 0, DS_SPEC_MAX_DRAFTS),
-	DS_SAMPLE_OPTIONS(opt.draw, 0, 0, 0, 0),
+	DS_SAMPLE_OPTIONS_LETTERS(opt.draw, 0, 0, 0, 0),
 	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
 	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 0, 4096),
 	DS_OPT_INT_("rows", 0, &opt.rows, "N", "rows per step and per batch of frames (default 128)", 1, 1 << 20),
+	DS_OPT_INT_("ctx-size", 0, &opt.ctx_size, "N", "a sequence may fill N positions of the KV cache (default: max_position_embeddings)", 1, 1e12),
 	DS_OPT_FLAG_("ignore-aux", 0, &opt.ignore_aux, "accept HIDDEN frames whose aux is not the slice's first layer"),
 	DS_OPT_FLAG_("no-batch", 0, &opt.no_batch, "run every HIDDEN frame alone (no batching of waiting frames)"),
 	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
@@ -106,6 +107,9 @@ static void check_options(const struct ds_model *m)
 		opt.last = m->L;
 	if (opt.first > opt.last || opt.last > m->L)
 		ds_usage_error("--layers %ld:%ld is outside the model's 0:%ld", opt.first, opt.last, m->L);
+	if (opt.ctx_size > m->cfg.max_position_embeddings)
+		ds_usage_error("--ctx-size %ld is beyond the model's max_position_embeddings %ld", opt.ctx_size,
+			       m->cfg.max_position_embeddings);
 }
 
 static void progress(void *ctx, long done, long total)
@@ -118,7 +122,7 @@ static void progress(void *ctx, long done, long total)
 static void open_model(struct ds_model *m, struct ds_backend **b)
 {
 	struct ds_model_want want = { 0, 0, 0, progress, NULL };
-	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows };
+	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows, opt.ctx_size };
 	struct ds_error err = { 0 };
 	int rc;
 

@@ -39,7 +39,7 @@ static int add_eos(const char *arg, void *unused)
 }
 
 static const struct ds_option options[] = {
-	DS_SAMPLE_OPTIONS(opt.p, 't', 'k', 'p', 's'),
+	DS_SAMPLE_OPTIONS(opt.p),
 	DS_OPT_INT_("logprobs", 0, &opt.p.logprobs, "N", "after each TOKENS frame, a LOGPROBS frame: the chosen token and the top N", 0, 1000000),
 	DS_OPT_STRING_("logprobs-file", 0, &opt.logprobs_file, "FILE", "write the log-probabilities as JSON lines to FILE instead of frames"),
 	DS_OPT_FLAG_("echo", 0, &opt.echo, "pass incoming TOKENS frames on (default: consume them)"),

@@ -64,15 +64,17 @@ struct ds_sample_params {
 /* temperature 0 (greedy), no filters, no penalties, seed 0, no logprobs. */
 void ds_sample_params_default(struct ds_sample_params *p);
 
-/* --seed's value: 0..2^64-1 into the uint64_t at target (a DS_OPT_CALL_). */
+/* --seed's value: a decimal (or 0x) integer 0..2^64-1 into *(uint64_t *)target;
+ * 0, or -1 on junk (a DS_OPT_CALL_ callback). */
 int ds_sample_parse_seed(const char *arg, void *target);
 /*
- * The sampling options of cli.h's option table for the params p, with the
- * short letters T, K, P and S for temperature, top-k, top-p and seed (0
- * for none): ds-sample's, and ds-forward --draft's (which draws drafts as
- * ds-sample would).  One list, so both tools spell and check them alike.
+ * The sampling parameters (temperature .. seed, not logprobs) as rows of a
+ * cli.h option table, for p, a struct ds_sample_params, with the short
+ * letters T, K, P and S for temperature, top-k, top-p and seed (0 for
+ * none): one list, so that every tool that takes them spells and checks
+ * them alike.  The user includes cli.h.
  */
-#define DS_SAMPLE_OPTIONS(p, T, K, P, S) \
+#define DS_SAMPLE_OPTIONS_LETTERS(p, T, K, P, S) \
 	DS_OPT_DOUBLE_("temperature", T, &(p).temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6), \
 	DS_OPT_INT_("top-k", K, &(p).top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647), \
 	DS_OPT_DOUBLE_("top-p", P, &(p).top_p, "P", "keep the most likely tokens up to mass P (default 1 = off)", 0, 1), \
@@ -82,6 +84,15 @@ int ds_sample_parse_seed(const char *arg, void *target);
 	DS_OPT_DOUBLE_("frequency-penalty", 0, &(p).frequency_penalty, "X", "subtract X times its count from a seen token's logit (default 0)", -1e6, 1e6), \
 	DS_OPT_INT_("penalty-last-n", 0, &(p).penalty_last_n, "N", "penalties look at the last N tokens (default -1 = the whole sequence)", -1, 2147483647), \
 	DS_OPT_CALL_("seed", S, &(p).seed, "N", "seed of the random stream, 0..2^64-1 (default 0)", ds_sample_parse_seed, 1)
+/* ds-sample's and ds-run's spelling: -t, -k, -p, -s (ds-forward --draft
+ * takes the long names only, its -t being --threads). */
+#define DS_SAMPLE_OPTIONS(p) DS_SAMPLE_OPTIONS_LETTERS(p, 't', 'k', 'p', 's')
+/* The options that give ds-sample the parameters of p: "--NAME=VALUE" for
+ * each one (but logprobs) that differs from the default, doubles written so
+ * that they read back exactly, into args[0..DS_SAMPLE_NARGS); returns the
+ * count. */
+#define DS_SAMPLE_NARGS 9
+int ds_sample_params_args(const struct ds_sample_params *p, char args[DS_SAMPLE_NARGS][64]);
 
 /*
  * A token history by position: tokens[i] is the token at position

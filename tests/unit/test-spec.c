@@ -229,7 +229,7 @@ static void test_held(void)
 static int open_model(const char *dir, struct ds_model *m, struct ds_backend **b)
 {
 	struct ds_model_want want = { 0, 0, DS_PART_EMBED | DS_PART_HEAD | DS_PART_MTP, NULL, NULL };
-	struct ds_backend_opts o = { "cpu", 0, 0, 0, 1, 0 };
+	struct ds_backend_opts o = { .device = "cpu", .mtp = 1 };
 	struct ds_error err = { 0 };
 
 	if (ds_model_load_config(m, dir, &err))
