@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sysexits.h>
+
 #include "cli.h"
 #include "run.h"
+#include "spec.h"
 
 static struct run_opts opt = { .max_tokens = 256 };
 
@@ -24,6 +27,9 @@ static int add_stop(const char *arg, void *unused)
 
 static const char *const templates[] = { "v3", "r1", NULL };
 static int template_choice = -1;
+static const char *const speculators[] = { "mtp", NULL };
+static int speculative = -1;
+static long drafts;
 
 static const struct ds_option options[] = {
 	DS_OPT_STRING_("model", 'm', &opt.model, "DIR", "checkpoint directory with config.json and tokenizer.json (required)"),
@@ -40,6 +46,8 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("print-pipeline", 0, &opt.print_pipeline, "print the equivalent shell commands and exit"),
 	DS_OPT_STRING_("device", 'd', &opt.device, "DEV", "ds-forward's device: cpu (default) or cuda"),
 	DS_OPT_INT_("threads", 'j', &opt.threads, "N", "ds-forward's threads (default: every CPU)", 1, 4096),
+	DS_OPT_CHOICE_("speculative", 0, &speculative, "mtp", "speculative decoding: the model's MTP module drafts, one main-model pass checks; the same tokens (default off)", speculators),
+	DS_OPT_INT_("draft", 0, &drafts, "K", "with --speculative: tokens drafted per pass (default 1)", 1, DS_SPEC_MAX_DRAFTS),
 	DS_SAMPLE_OPTIONS(opt.sample),
 	DS_OPT_END_MARK
 };
@@ -92,6 +100,12 @@ static void check_options(int argc)
 		opt.template_name = templates[template_choice];
 	if (opt.interactive)
 		opt.chat = 1;
+	if (drafts && speculative < 0)
+		ds_usage_error("--draft goes with --speculative mtp");
+	if (speculative >= 0 && opt.loglikelihood)
+		ds_usage_error("--speculative speeds up generation; --loglikelihood generates nothing");
+	if (speculative >= 0)
+		opt.drafts = drafts ? drafts : 1;
 }
 
 /* The context: --ctx-size, at most what the model was made for. */
@@ -106,6 +120,7 @@ static void set_context(void)
 		.max_tokens = opt.max_tokens, .ctx = opt.ctx,
 		.stops = opt.stops, .nstops = opt.nstops,
 		.eos = opt.config.eos_token_ids, .neos = opt.config.n_eos, .ignore_eos = opt.ignore_eos,
+		.drafts = opt.drafts,
 	};
 }
 
@@ -123,6 +138,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/config.json", opt.model);
 	if (ds_config_load(&opt.config, path, &err))
 		ds_die_error(&err);
+	if (opt.drafts && opt.config.num_nextn_predict_layers < 1)
+		ds_die(EX_DATAERR, "%s: --speculative mtp needs an MTP module (num_nextn_predict_layers is 0)", opt.model);
 	set_context();
 	if (opt.print_pipeline)
 		rc = run_print_pipeline(&opt);

@@ -82,7 +82,7 @@ static void print_ring(const struct run_opts *o)
 	struct ds_proc *s;
 
 	run_build_ring(o, &c);
-	s = &c.stage[c.n - 1];
+	s = run_sampler_stage(o, &c);
 	if (o->max_tokens > 0)
 		ds_proc_argf(s, "--max-tokens=%ld", o->max_tokens);
 	if (!o->ignore_eos)

@@ -17,6 +17,16 @@
 
 /* ---- the ring ---- */
 
+static void add_device(const struct run_opts *o, struct ds_proc *p)
+{
+	if (o->device) {
+		ds_proc_arg(p, "--device");
+		ds_proc_arg(p, o->device);
+	}
+	if (o->threads)
+		ds_proc_argf(p, "--threads=%ld", o->threads);
+}
+
 static void add_forward(const struct run_opts *o, struct ds_chain *c, int all_positions)
 {
 	struct ds_proc *p;
@@ -34,12 +44,11 @@ static void add_forward(const struct run_opts *o, struct ds_chain *c, int all_po
 	ds_proc_arg(p, "--no-digest");
 	if (all_positions)
 		ds_proc_arg(p, "--all-positions");
-	if (o->device) {
-		ds_proc_arg(p, "--device");
-		ds_proc_arg(p, o->device);
+	if (o->drafts && !all_positions) {	/* the verify pass: the drafter needs the residuals */
+		ds_proc_arg(p, "--emit-hidden");
+		ds_proc_argf(p, "--last-positions=%ld", o->drafts + 1);
 	}
-	if (o->threads)
-		ds_proc_argf(p, "--threads=%ld", o->threads);
+	add_device(o, p);
 	/* ds-run stops a sequence before it fills the context; the cap in
 	 * ds-forward keeps its cache to the same size */
 	if (o->ctx_size)
@@ -55,8 +64,27 @@ void run_build_ring(const struct run_opts *o, struct ds_chain *ring)
 	ds_chain_init(ring);
 	add_forward(o, ring, 0);
 	p = ds_chain_add(ring, "ds-sample");
+	if (o->drafts)
+		ds_proc_arg(p, "--verify");
 	for (int i = 0; i < n; i++)
 		ds_proc_arg(p, args[i]);
+	if (!o->drafts)
+		return;
+	/* the drafter draws its drafts as ds-sample would (the same options);
+	 * no --ctx-size: ds-run cuts drafts that would pass the context */
+	p = ds_chain_add(ring, "ds-forward");
+	ds_proc_arg(p, "-m");
+	ds_proc_arg(p, o->model);
+	ds_proc_arg(p, "--mtp");
+	ds_proc_argf(p, "--draft=%ld", o->drafts);
+	add_device(o, p);
+	for (int i = 0; i < n; i++)
+		ds_proc_arg(p, args[i]);
+}
+
+struct ds_proc *run_sampler_stage(const struct run_opts *o, struct ds_chain *ring)
+{
+	return &ring->stage[ring->n - (o->drafts ? 2 : 1)];
 }
 
 void run_build_scorer(const struct run_opts *o, struct ds_chain *c)

@@ -41,6 +41,7 @@ struct run_opts {
 	const char *device;
 	long threads;
 	struct ds_sample_params sample;	/* validated here, passed to ds-sample */
+	long drafts;			/* --speculative mtp: MTP drafts per pass (--draft), else 0 */
 	char *prompt;			/* joined arguments, or NULL: read stdin */
 	struct ds_config config;
 	long ctx;			/* positions a sequence may fill */
@@ -50,8 +51,12 @@ struct run_opts {
 
 /* ---- ring.c ---- */
 
-/* The generation ring: ds-embed --pass-tokens | ds-forward --head | ds-sample. */
+/* The generation ring: ds-embed --pass-tokens | ds-forward --head | ds-sample;
+ * speculating, ds-embed --pass-tokens | ds-forward --head --emit-hidden
+ * --last-positions K+1 | ds-sample --verify | ds-forward --mtp --draft K. */
 void run_build_ring(const struct run_opts *o, struct ds_chain *ring);
+/* Its ds-sample stage (where -n and --eos go in --print-pipeline). */
+struct ds_proc *run_sampler_stage(const struct run_opts *o, struct ds_chain *ring);
 /* The scoring chain: ds-embed | ds-forward --all-positions | ds-score --requests. */
 void run_build_scorer(const struct run_opts *o, struct ds_chain *c);
 /* Start the ring, load the tokenizer meanwhile (o->tok, o->gen.tok) and wait

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "spec.h"
 
 const char *const ds_gen_stop_names[] = { "eos", "length", "stop", "context", "closed" };
 
@@ -190,8 +191,10 @@ static int finish(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen
 		show(s, p, n);
 	}
 	s->state = 2;
+	/* speculating, the caches may hold rejected drafts beyond the kept
+	 * tokens: a sequence that goes on later starts from exactly these */
 	if (!gp->end_done)
-		return 0;
+		return gp->drafts ? roll_back(ring, f, seq, s->next_pos, err) : 0;
 	ds_frame_control(f, DS_CONTROL_END, seq);
 	return ds_chain_send(ring, f, err);
 }
@@ -216,8 +219,9 @@ static int start(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_
 
 /*
  * The one place a sampled id is judged: keep it or not, show its text, and
- * either feed it back or end the sequence (with a rollback after a stop
- * string).  Generated ids 0..ids.n-2 are in the cache, the new one is not.
+ * either let it be fed back (s->state stays 1, s->next_pos counts it) or
+ * end the sequence (with a rollback after a stop string).  Generated ids
+ * 0..ids.n-2 are in the cache, the new one is not.
  */
 static int judge(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_params *gp, struct ds_gen_seq *s,
 		 uint64_t seq, int32_t id, struct ds_error *err)
@@ -248,7 +252,7 @@ static int judge(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_
 		s->ids.n = keep;
 		s->generated = (long)keep;
 		s->next_pos = base + keep;
-		if (keep < fed && (rc = roll_back(ring, f, seq, s->next_pos, err)))
+		if (keep < fed && !gp->drafts && (rc = roll_back(ring, f, seq, s->next_pos, err)))
 			return rc;
 		return finish(ring, f, gp, s, seq, DS_GEN_STOP_STRING, err);
 	}
@@ -261,16 +265,51 @@ static int judge(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_
 		return finish(ring, f, gp, s, seq, DS_GEN_CONTEXT, err);
 	s->unfed = -1;
 	s->next_pos++;
-	return feed(ring, f, seq, s->next_pos - 1, &id, 1, err);
+	return 0;
+}
+
+/*
+ * Speculating: a TOKENS frame [x, d_1..d_k] at q from the drafter.  Its
+ * settled ids (the drafts of the sequence's previous frame below q, then
+ * x) are judged one by one; if the sequence goes on, the frame goes back
+ * into the ring as it is, its drafts cut to the context.
+ */
+static int judge_drafted(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_params *gp,
+			 struct ds_gen_seq *s, struct ds_spec_held *held, struct ds_error *err)
+{
+	uint64_t seq = f->seq;
+	const int32_t *ids;
+	long n = ds_spec_held_frame(held, f, &ids, err), room;
+	int rc = 0;
+
+	if (n < 0)
+		return err->code;
+	for (long i = 0; i < n && s->state == 1 && !rc; i++)
+		rc = judge(ring, f, gp, s, seq, ids[i], err);
+	if (rc || s->state != 1)
+		return rc;
+	if (f->pos + 1 != s->next_pos)
+		return ds_error_set(err, EX_SOFTWARE, "sequence %llu: the drafter answered at position %llu, not %llu",
+				    (unsigned long long)seq, (unsigned long long)f->pos,
+				    (unsigned long long)(s->next_pos - 1));
+	room = gp->ctx - (long)f->pos;	/* >= 1: judge stops a sequence at the context */
+	if ((long)f->shape[0] > room) {
+		f->aux -= (uint32_t)((long)f->shape[0] - room);
+		f->shape[0] = (uint32_t)room;
+		f->nbytes = (size_t)room * sizeof(int32_t);
+	}
+	return ds_chain_send(ring, f, err);
 }
 
 int ds_generate(struct ds_chain *ring, const struct ds_gen_params *gp, struct ds_gen_seq *seqs, int nseq,
 		struct ds_error *err)
 {
 	struct ds_frame f;
+	struct ds_spec_held held;
 	int next = 0, running = 0, rc = 0;
 
 	ds_frame_init(&f);
+	ds_spec_held_init(&held);
 	for (;;) {
 		while (!rc && next < nseq && running < DS_GEN_MAX_RUNNING) {
 			rc = start(ring, &f, gp, &seqs[next], (uint64_t)next, err);
@@ -281,14 +320,22 @@ int ds_generate(struct ds_chain *ring, const struct ds_gen_params *gp, struct ds
 		if ((rc = recv_frame(ring, &f, err)))
 			break;
 		/* CONTROL frames coming round and LOGPROBS are not ours to act on */
-		if (f.kind != DS_KIND_TOKENS || f.seq >= (uint64_t)nseq || ds_frame_numel(&f) != 1 ||
-		    seqs[f.seq].state != 1)
+		if (f.kind != DS_KIND_TOKENS || f.seq >= (uint64_t)nseq || seqs[f.seq].state != 1 ||
+		    (!gp->drafts && ds_frame_numel(&f) != 1))
 			continue;
 		struct ds_gen_seq *s = &seqs[f.seq];
 
-		rc = judge(ring, &f, gp, s, f.seq, *(int32_t *)f.data, err);
+		if (gp->drafts) {
+			rc = judge_drafted(ring, &f, gp, s, &held, err);
+		} else {
+			int32_t id = *(int32_t *)f.data;
+
+			if (!(rc = judge(ring, &f, gp, s, f.seq, id, err)) && s->state == 1)
+				rc = feed(ring, &f, f.seq, s->next_pos - 1, &id, 1, err);
+		}
 		running -= s->state == 2;
 	}
+	ds_spec_held_release(&held);
 	ds_frame_release(&f);
 	return rc;
 }

@@ -21,7 +21,9 @@
  * string, and the ring is rolled back to them (ds-forward's caches,
  * ds-sample's history), so a next turn continues from exactly those tokens
  * whatever the timing.  A token that straddles the start of the stop string
- * has its leading bytes shown but is not kept.
+ * has its leading bytes shown but is not kept.  Speculating (gp->drafts),
+ * every sequence that ends without CONTROL END is rolled back the same way
+ * to its kept tokens, since the caches may hold rejected drafts past them.
  *
  * Ownership: a struct ds_gen_seq owns its ids and text (ds_gen_seq_release);
  * it borrows its prompt and the params' strings and tokenizer.
@@ -77,6 +79,11 @@ struct ds_gen_params {
 	int ignore_eos;
 	const struct ds_tokenizer *tok;	/* the bytes of each id */
 	int end_done;			/* send CONTROL END for a sequence once it is done */
+	/* Speculative decoding (spec.h): the ring ends in the drafter (ds-forward
+	 * --mtp --draft K), whose TOKENS frames [x, K drafts] come back; their
+	 * settled ids are judged one by one and the frame is fed back as it is
+	 * (its drafts cut to the context).  0: plain ring, one id per frame. */
+	long drafts;
 };
 
 enum ds_gen_stop { DS_GEN_EOS, DS_GEN_LENGTH, DS_GEN_STOP_STRING, DS_GEN_CONTEXT, DS_GEN_OUTPUT_CLOSED };
