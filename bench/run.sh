@@ -2,7 +2,8 @@
 # bench/run.sh - the figures for closing notes (`make bench`): ds-bench on a
 # tiny and a mid-size generated model, the ring's speed through ds-run, and
 # the tokenizer against Hugging Face tokenizers when a Python with it is
-# given as DS_PYTHON.  JSON lines go to build/bench/results.jsonl (appended)
+# given as DS_PYTHON, and speculative decoding (bench/speculative.sh).  JSON
+# lines go to build/bench/results.jsonl (appended)
 # and to stdout.  Models are generated under build/bench/ (a few GB) and kept.
 #   DS_BENCH_MID=0   skip the mid-size model
 set -eu
@@ -41,3 +42,7 @@ if [ -n "${DS_PYTHON:-}" ] && "$DS_PYTHON" -c 'import tokenizers' 2>/dev/null; t
 else
 	echo "bench: tokenizer comparison skipped (set DS_PYTHON to a Python with HF tokenizers)" >&2
 fi
+
+# speculative decoding with the MTP module (its own script: the trained demo
+# model, random weights of two shapes, ds-run's ring)
+sh "$top/bench/speculative.sh"

@@ -1,0 +1,63 @@
+#!/bin/sh
+# bench/speculative.sh - speculative decoding's figures for closing notes:
+# ds-bench --speculative K (K = 1, 2, 3; one process, alternating runs with
+# and without drafts) on the trained demo model (greedy and T = 0.8), on
+# random weights of its shape and of V2-Lite's width (what speculating
+# costs when nothing is accepted), and ds-run's ring plain and with
+# --speculative mtp --draft 1..3 on the demo model (alternating, medians of
+# 5).  JSON lines go to build/bench/results.jsonl (appended) and stdout.
+# Check /proc/loadavg first: other work on the machine moves these numbers.
+#   DS_SPEC_DEMO=DIR   the trained model (default data/demo-model)
+#   DS_BENCH_MID=0     skip the V2-Lite-width model (about 4 GB)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/bin"
+out="$top/build/bench"
+mkdir -p "$out"
+res="$out/results.jsonl"
+demo=${DS_SPEC_DEMO:-$top/data/demo-model}
+echo "bench: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+if [ -f "$demo/config.json" ]; then
+	printf 'And it came to pass, when the men of the city saw' | "$bin/ds-tokenize" -m "$demo" -f text >"$out/spec-prompt.ids"
+	for t in 0 0.8; do
+		for k in 1 2 3; do
+			"$bin/ds-bench" -q -m "$demo" -n 128 -r 5 --speculative $k --temperature $t --seed 1 \
+				--prompt-ids "$out/spec-prompt.ids" --label "demo-model speculative k=$k T=$t" | tee -a "$res"
+		done
+	done
+	# the ring: ds-run plain and with 1..3 drafts, alternating, 5 rounds;
+	# medians of ds-run's own generation speed
+	for i in 1 2 3 4 5; do
+		for spec in plain 1 2 3; do
+			case $spec in plain) a= ;; *) a="--speculative mtp --draft $spec" ;; esac
+			printf '%s ' "$spec"
+			"$bin/ds-run" -m "$demo" -n 200 --ignore-eos $a "And it came to pass" 2>&1 >/dev/null |
+				sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p'
+		done
+	done >"$out/spec-ring.txt"
+	for spec in plain 1 2 3; do
+		median=$(awk -v s="$spec" '$1 == s { print $2 }' "$out/spec-ring.txt" | sort -n | sed -n 3p)
+		printf '{"tool":"ds-run","label":"demo ring, %s, 200 tokens","decode_tok_s":{"median":%s},"reps":5}\n' \
+			"$([ "$spec" = plain ] && echo plain || echo "--speculative mtp --draft $spec")" "$median"
+	done | tee -a "$res"
+	# the same shape with random weights: what speculating costs when
+	# (nearly) nothing is accepted
+	r="$out/demo-shape-random"
+	[ -f "$r/config.json" ] || "$bin/ds-mkmodel" -q -c "$demo/config.json" -o "$r" --seed 1
+	for k in 1 2 3; do
+		"$bin/ds-bench" -q -m "$r" -n 128 -r 5 --speculative $k --seed 1 \
+			--prompt-ids "$out/spec-prompt.ids" --label "demo shape, random weights, k=$k" | tee -a "$res"
+	done
+else
+	echo "bench: no trained model at $demo (DS_SPEC_DEMO)" >&2
+fi
+
+if [ "${DS_BENCH_MID:-1}" != 0 ]; then
+	m="$out/v2-lite-2l-mtp"
+	[ -f "$m/config.json" ] || "$bin/ds-mkmodel" -q -p v2-lite --layers 2 --mtp 1 -o "$m" --seed 1
+	for k in 1 2 3; do
+		"$bin/ds-bench" -q -m "$m" -p 32 -n 24 -r 3 --speculative $k --label "v2-lite-width 2 layers + MTP, random, k=$k" |
+			tee -a "$res"
+	done
+fi
