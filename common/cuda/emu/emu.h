@@ -51,11 +51,14 @@
  *    is host time at execution.
  *  - Graphs: stream capture (fork/join through events), instantiate, launch.
  *    Kernel arguments are copied at launch, memcpy nodes copy when replayed.
- *    During a capture, cudaMalloc/cudaFree/cudaMallocHost/cudaFreeHost,
- *    stream/device/event synchronisation, queries and legacy-stream work
- *    are refused (cudaErrorStreamCaptureUnsupported / ...Implicit) and
- *    invalidate the capture, as CUDA does; EndCapture then returns
- *    cudaErrorStreamCaptureInvalidated.
+ *    Synchronising or querying a capturing stream (any mode); during a
+ *    Global capture (or ThreadLocal on its thread) cudaMalloc/cudaFree/
+ *    cudaMallocHost/cudaFreeHost and device/event synchronisation; and
+ *    legacy-stream work while a blocking stream captures are refused
+ *    (cudaErrorStreamCaptureUnsupported / ...Implicit) and invalidate the
+ *    capture, as CUDA does; EndCapture then returns
+ *    cudaErrorStreamCaptureInvalidated and no graph, and a fork not joined
+ *    back gives cudaErrorStreamCaptureUnjoined.
  *  - Errors: codes, cudaGetErrorString/Name, the per-thread last error.
  *    cudaGetDeviceProperties names the device "dspipe cuda-emu" (sm_90,
  *    132 SMs, H200 limits).

@@ -110,6 +110,20 @@ static capture *breaking_capture(void)
 	return nullptr;
 }
 
+// a capture with a blocking stream in it: legacy-stream work would make the
+// legacy stream depend on it (cudaErrorStreamCaptureImplicit, in any mode)
+static capture *blocking_capture(void)
+{
+	for (capture *c : captures) {
+		if (!(c->origin->flags & cudaStreamNonBlocking))
+			return c;
+		for (CUstream_st *t : c->forked)
+			if (!(t->flags & cudaStreamNonBlocking))
+				return c;
+	}
+	return nullptr;
+}
+
 bool capture_refuses(const char *what)
 {
 	capture *c = breaking_capture();
@@ -150,10 +164,14 @@ cudaError_t enqueue_on(CUstream_st *st, const char *what, std::function<void()> 
 		st->last_node = (long)c->g->ops.size() - 1;
 		return cudaSuccess;
 	}
-	if (st == &legacy_stream && breaking_capture()) {
-		capture_refuses(what);
-		return cudaErrorStreamCaptureImplicit;
-	}
+	if (st == &legacy_stream)
+		if (capture *c = blocking_capture()) {
+			if (!c->invalid)
+				note("%s on the legacy stream while a blocking stream captures: the capture is invalidated",
+				     what);
+			c->invalid = true;
+			return cudaErrorStreamCaptureImplicit;
+		}
 	enqueue_op(st, std::move(fn), nullptr);
 	return cudaSuccess;
 }
