@@ -167,9 +167,18 @@ using namespace emu;
 
 namespace {
 
-bool bad_op(cublasOperation_t o)
+bool bad_op(int o)
 {
 	return o != CUBLAS_OP_N && o != CUBLAS_OP_T && o != CUBLAS_OP_C;
+}
+
+// a transpose argument as the int the caller passed: a value outside the
+// enum (cuBLAS answers INVALID_VALUE) must not be loaded as the enum type
+int op_arg(const cublasOperation_t *o)
+{
+	int v = 0;
+	memcpy(&v, o, sizeof *o < sizeof v ? sizeof *o : sizeof v);
+	return v;
 }
 
 bool known_type(cudaDataType t)
@@ -205,7 +214,7 @@ int gemm_round(cublasComputeType_t ct, cudaDataType at, cudaDataType bt, cudaDat
 }
 
 struct gemm_args {
-	cublasOperation_t ta, tb;
+	int ta, tb;
 	int m, n, k;
 	const void *alpha, *beta;
 	cudaDataType at, bt, ct;
@@ -438,7 +447,7 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
 			    cublasComputeType_t comp, cublasGemmAlgo_t algo)
 {
 	(void)algo;
-	gemm_args g{ta, tb, m, n, k, alpha, beta, at, bt, ct, lda, ldb, ldc, comp};
+	gemm_args g{op_arg(&ta), op_arg(&tb), m, n, k, alpha, beta, at, bt, ct, lda, ldb, ldc, comp};
 	return gemm_queue(h, "cublasGemmEx", g, A, B, C, 0, 0, 0, 1, false);
 }
 
@@ -449,7 +458,7 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
 					  int batch, cublasComputeType_t comp, cublasGemmAlgo_t algo)
 {
 	(void)algo;
-	gemm_args g{ta, tb, m, n, k, alpha, beta, at, bt, ct, lda, ldb, ldc, comp};
+	gemm_args g{op_arg(&ta), op_arg(&tb), m, n, k, alpha, beta, at, bt, ct, lda, ldb, ldc, comp};
 	return gemm_queue(h, "cublasGemmStridedBatchedEx", g, A, B, C, sa, sb, sc, batch, false);
 }
 
@@ -459,7 +468,7 @@ cublasStatus_t cublasGemmBatchedEx(cublasHandle_t h, cublasOperation_t ta, cubla
 				   cudaDataType ct, int ldc, int batch, cublasComputeType_t comp, cublasGemmAlgo_t algo)
 {
 	(void)algo;
-	gemm_args g{ta, tb, m, n, k, alpha, beta, at, bt, ct, lda, ldb, ldc, comp};
+	gemm_args g{op_arg(&ta), op_arg(&tb), m, n, k, alpha, beta, at, bt, ct, lda, ldb, ldc, comp};
 	return gemm_queue(h, "cublasGemmBatchedEx", g, A, B, const_cast<void **>(C), 0, 0, 0, batch, true);
 }
 
@@ -467,7 +476,7 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
 			      const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
 			      float *C, int ldc)
 {
-	gemm_args g{ta, tb, m, n, k, alpha, beta, CUDA_R_32F, CUDA_R_32F, CUDA_R_32F, lda, ldb, ldc,
+	gemm_args g{op_arg(&ta), op_arg(&tb), m, n, k, alpha, beta, CUDA_R_32F, CUDA_R_32F, CUDA_R_32F, lda, ldb, ldc,
 		    CUBLAS_COMPUTE_32F};
 	return gemm_queue(h, "cublasSgemm", g, A, B, C, 0, 0, 0, 1, false);
 }
@@ -477,7 +486,7 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
 					 const float *B, int ldb, long long sb, const float *beta, float *C, int ldc,
 					 long long sc, int batch)
 {
-	gemm_args g{ta, tb, m, n, k, alpha, beta, CUDA_R_32F, CUDA_R_32F, CUDA_R_32F, lda, ldb, ldc,
+	gemm_args g{op_arg(&ta), op_arg(&tb), m, n, k, alpha, beta, CUDA_R_32F, CUDA_R_32F, CUDA_R_32F, lda, ldb, ldc,
 		    CUBLAS_COMPUTE_32F};
 	return gemm_queue(h, "cublasSgemmStridedBatched", g, A, B, C, sa, sb, sc, batch, false);
 }
