@@ -1,5 +1,5 @@
 // test-cuda-conformance-graph.cu - the stream-capture and graph rules the
-// backend's decode graphs rely on, as the CUDA Programming Guide ("CUDA
+// backend's decode graphs rely on, and the legacy stream's ordering, as the CUDA Programming Guide ("CUDA
 // Graphs", "Prohibited and Unhandled Operations") and the runtime API
 // reference state them, checked without reference to the emulator's code:
 //
@@ -17,6 +17,7 @@
 //  - a second stream joins by waiting on an event recorded in the capture
 //    and must be joined back, or EndCapture returns ...Unjoined
 //  - EndCapture on a stream that is not capturing is cudaErrorIllegalState
+//  - a synchronous cudaMemcpy waits for blocking streams, not non-blocking
 //
 // On a GPU a failure here means the emulator's model of graphs is wrong.
 #include "cuda/dsk.cuh"
@@ -345,6 +346,67 @@ static void test_fork_join(void)
 	CT_CK(cudaFree(b));
 }
 
+// the legacy stream's implicit ordering, which a synchronous cudaMemcpy
+// relies on: it waits for blocking streams, never for non-blocking ones
+__global__ void k_fill(float *x, float v)
+{
+	int i = blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < N)
+		x[i] = v + (float)i;
+}
+
+static void test_legacy_ordering(void)
+{
+	float *a;
+	CT_CK(cudaMalloc(&a, N * 4));
+	cudaStream_t blocking, nb;
+	CT_CK(cudaStreamCreate(&blocking));
+	CT_CK(cudaStreamCreateWithFlags(&nb, cudaStreamNonBlocking));
+	std::vector<float> want(N);
+	for (int i = 0; i < N; i++)
+		want[i] = 3 + (float)i;
+
+	// a blocking stream's kernel, then cudaMemcpy with no sync in between
+	CT_CK(dsk_launch(k_fill, dim3(N / 64), dim3(64), 0, blocking, false, a, 3.0f));
+	std::vector<float> got(N);
+	CT_CK(cudaMemcpy(got.data(), a, N * 4, cudaMemcpyDeviceToHost));
+	ct_checkf(count_wrong(got, want) == 0,
+		  "cudaMemcpy waits for a blocking stream's earlier kernel (%d wrong)", count_wrong(got, want));
+
+	// cudaMemset on the legacy stream, then a blocking stream's kernel adds to it
+	CT_CK(cudaMemset(a, 0, N * 4));
+	CT_CK(dsk_launch(k_add, dim3(N / 64), dim3(64), 0, blocking, false, a, 5.0f));
+	CT_CK(cudaStreamSynchronize(blocking));
+	got = download(a, N);
+	ct_checkf(count_wrong(got, std::vector<float>(N, 5)) == 0,
+		  "a blocking stream's kernel runs after an earlier cudaMemset on the legacy stream (a[0] %g)", got[0]);
+
+#ifdef DS_EMU
+	// a non-blocking stream's kernel is not waited for: without a sync the
+	// host reads what was there before (the emulator runs it late; on a GPU
+	// this is a race, so only the emulator checks it)
+	float *b;
+	CT_CK(cudaMalloc(&b, N * 4));
+	CT_CK(dsk_launch(k_fill, dim3(N / 64), dim3(64), 0, nb, false, b, 3.0f));
+	CT_CK(cudaMemcpy(got.data(), b, N * 4, cudaMemcpyDeviceToHost));
+	int nan = 0;
+	for (float v : got)
+		nan += v != v;
+	ct_checkf(nan == N, "cudaMemcpy does not wait for a non-blocking stream: an unsynchronised read sees the poison "
+		  "(%d of %d NaN)", nan, N);
+	CT_CK(cudaStreamSynchronize(nb));
+	CT_CK(cudaMemcpy(got.data(), b, N * 4, cudaMemcpyDeviceToHost));
+	ct_checkf(count_wrong(got, want) == 0, "after cudaStreamSynchronize the same read is right (%d wrong)",
+		  count_wrong(got, want));
+	CT_CK(cudaFree(b));
+#else
+	ct_skip("cudaMemcpy does not wait for a non-blocking stream", "a race on a GPU: checked in the emulator only");
+#endif
+	CT_CK(cudaStreamDestroy(blocking));
+	CT_CK(cudaStreamDestroy(nb));
+	CT_CK(cudaFree(a));
+}
+
 int main(void)
 {
 	ct_need_device();
@@ -352,5 +414,6 @@ int main(void)
 	test_replay_equals_eager();
 	test_prohibited();
 	test_fork_join();
+	test_legacy_ordering();
 	return ct_done();
 }

@@ -47,8 +47,13 @@
  *    it (stream/event/device synchronise or query, a synchronous cudaMemcpy,
  *    cudaFree, destroying the stream).  Async copies read their source when
  *    they run, pageable memory included.  The legacy default stream
- *    synchronises with blocking streams; events order streams; elapsed time
- *    is host time at execution.
+ *    synchronises with blocking streams only: a synchronous cudaMemcpy (or
+ *    cudaMemset on stream 0) runs after the legacy stream's and blocking
+ *    streams' earlier work but not a non-blocking stream's, so reading a
+ *    non-blocking stream's result without synchronising it gives the 0xFF
+ *    poison, and a cudaMemset followed by non-blocking-stream work without
+ *    a sync runs late; events order streams; elapsed time is host time at
+ *    execution.
  *  - Graphs: stream capture (fork/join through events), instantiate, launch.
  *    Kernel arguments are copied at launch, memcpy nodes copy when replayed.
  *    Synchronising or querying a capturing stream (any mode); during a
