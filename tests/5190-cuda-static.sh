@@ -19,7 +19,7 @@ kernels=0
 for k in $(cat "$root"/common/cuda/*.cu "$root"/tests/cuda/*.cu 2>/dev/null |
 	   sed -n 's/.*__global__[^(]*[[:space:]*]\([A-Za-z_][A-Za-z0-9_]*\)[[:space:]]*(.*/\1/p' | sort -u); do
 	kernels=$((kernels + 1))
-	grep -q "[[:space:]]$k(" "$table" || missing="$missing $k"
+	grep -qE "[[:space:]]$k[(<]" "$table" || missing="$missing $k"
 done
 check_eq "the resource table has a row for each of the $kernels kernels" "${missing:-none}" none
 

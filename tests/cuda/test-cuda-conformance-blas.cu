@@ -13,15 +13,6 @@
 #include <algorithm>
 #include <vector>
 
-static uint64_t rng = 88172645463325252ull;
-static float frand(void)	// in [-1, 1)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)((rng >> 40) * (1.0 / (1ull << 23)) - 1.0);
-}
-
 // a host matrix in one of the GEMM types, its values as floats (after rounding)
 struct hmat {
 	cudaDataType t;
@@ -35,7 +26,7 @@ static hmat make(cudaDataType t, size_t n, float scale)
 {
 	hmat m{t, std::vector<float>(n), std::vector<unsigned char>(n * tsize(t))};
 	for (size_t i = 0; i < n; i++) {
-		float x = frand() * scale;
+		float x = ct_frand() * scale;
 		if (t == CUDA_R_16BF) {
 			__nv_bfloat16 b = __float2bfloat16(x);
 			memcpy(&m.raw[i * 2], &b, 2);
@@ -97,23 +88,7 @@ static std::vector<float> ref_gemm(bool ta, bool tb, int m, int n, int k, float 
 	return out;
 }
 
-static double max_abs(const std::vector<float> &v)
-{
-	double m = 0;
-	for (float x : v)
-		m = std::max(m, (double)fabsf(x));
-	return m;
-}
-
 static cublasHandle_t H;
-
-#define BK(call) do { \
-	cublasStatus_t bk_s_ = (call); \
-	if (bk_s_ != CUBLAS_STATUS_SUCCESS) { \
-		printf("not ok - " CT_WHERE ": %s:%d: %s: %s\n", __FILE__, __LINE__, #call, cublasGetStatusName(bk_s_)); \
-		exit(1); \
-	} \
-} while (0)
 
 // one cublasGemmEx against the reference
 static void gemm_case(bool ta, bool tb, cudaDataType in, cudaDataType out, cublasComputeType_t comp, int m, int n,
@@ -124,7 +99,7 @@ static void gemm_case(bool ta, bool tb, cudaDataType in, cudaDataType out, cubla
 	hmat C = make(out, (size_t)ldc * n, 1);
 	void *dA = upload(A), *dB = upload(B), *dC = upload(C);
 	float alpha = 0.75f, beta = 0.5f;
-	BK(cublasGemmEx(H, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, dA, in, lda,
+	CT_BLAS(cublasGemmEx(H, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, dA, in, lda,
 			dB, in, ldb, &beta, dC, out, ldc, comp, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> got = download(dC, out, C.v.size());
 	std::vector<float> want = ref_gemm(ta, tb, m, n, k, alpha, A.v.data(), lda, B.v.data(), ldb, beta, C.v.data(), ldc);
@@ -133,7 +108,7 @@ static void gemm_case(bool ta, bool tb, cudaDataType in, cudaDataType out, cubla
 	char d[200];
 	snprintf(d, sizeof d, "cublasGemmEx %s%s %s m=%d n=%d k=%d, lda/ldb/ldc padded", ta ? "T" : "N", tb ? "T" : "N",
 		 what, m, n, k);
-	ct_close(d, got.data(), want.data(), got.size(), tol_rel * max_abs(want));
+	ct_close(d, got.data(), want.data(), got.size(), tol_rel * ct_max_abs(want.data(), want.size()));
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
 	CT_CK(cudaFree(dC));
@@ -148,7 +123,7 @@ static void test_linear_mapping(void)
 	float *dY;
 	CT_CK(cudaMalloc(&dY, (size_t)tok * out * 4));
 	float one = 1, zero = 0;
-	BK(cublasGemmEx(H, CUBLAS_OP_T, CUBLAS_OP_N, out, tok, in, &one, dW, CUDA_R_16BF, in, dX, CUDA_R_16BF, in, &zero,
+	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_T, CUBLAS_OP_N, out, tok, in, &one, dW, CUDA_R_16BF, in, dX, CUDA_R_16BF, in, &zero,
 			dY, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> got = download(dY, CUDA_R_32F, (size_t)tok * out), want((size_t)tok * out);
 	for (int t = 0; t < tok; t++)
@@ -159,17 +134,17 @@ static void test_linear_mapping(void)
 			want[(size_t)t * out + o] = (float)s;
 		}
 	ct_close("y[tok][out] = x W^T as (T, N, m=out, n=tok, k=in, lda=in, ldb=in, ldc=out)", got.data(), want.data(),
-		 got.size(), 1e-5 * max_abs(want));
+		 got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
 
 	// W read as column-major (NN, lda=out) is another matrix: a visibly different y
-	BK(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, out, tok, in, &one, dW, CUDA_R_16BF, out, dX, CUDA_R_16BF, in,
+	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, out, tok, in, &one, dW, CUDA_R_16BF, out, dX, CUDA_R_16BF, in,
 			&zero, dY, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> nn = download(dY, CUDA_R_32F, (size_t)tok * out);
 	double diff = 0;
 	for (size_t i = 0; i < nn.size(); i++)
 		diff = std::max(diff, (double)fabsf(nn[i] - want[i]));
 	printf("# measured NN reading of row-major W: max abs diff %.3g from x W^T\n", diff);
-	ct_check("the NN reading of a row-major W is not x W^T", diff > 0.05 * max_abs(want));
+	ct_check("the NN reading of a row-major W is not x W^T", diff > 0.05 * ct_max_abs(want.data(), want.size()));
 
 	cublasStatus_t s = cublasGemmEx(H, CUBLAS_OP_T, CUBLAS_OP_N, out, tok, in, &one, dW, CUDA_R_16BF, out, dX,
 					CUDA_R_16BF, in, &zero, dY, CUDA_R_32F, out, CUBLAS_COMPUTE_32F,
@@ -220,17 +195,17 @@ static void test_beta_zero_and_k_zero(void)
 	CT_CK(cudaMalloc(&dC, (size_t)m * n * 4));
 	CT_CK(cudaMemset(dC, 0xff, (size_t)m * n * 4));	// NaN
 	float one = 1, zero = 0, half = 0.5f;
-	BK(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, &zero, dC,
+	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, &zero, dC,
 			CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n), c0((size_t)m * n, 0);
 	std::vector<float> want = ref_gemm(false, false, m, n, k, 1, A.v.data(), m, B.v.data(), k, 0, c0.data(), m);
-	ct_close("beta = 0 does not read C (C was NaN)", got.data(), want.data(), got.size(), 1e-5 * max_abs(want));
-	BK(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, 0, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, 1, &half, dC,
+	ct_close("beta = 0 does not read C (C was NaN)", got.data(), want.data(), got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
+	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, 0, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, 1, &half, dC,
 			CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> k0 = download(dC, CUDA_R_32F, (size_t)m * n);
 	for (float &x : want)
 		x *= 0.5f;
-	ct_close("k = 0 gives C = beta C", k0.data(), want.data(), k0.size(), 1e-6 * max_abs(want));
+	ct_close("k = 0 gives C = beta C", k0.data(), want.data(), k0.size(), 1e-6 * ct_max_abs(want.data(), want.size()));
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
 	CT_CK(cudaFree(dC));
@@ -245,7 +220,7 @@ static void test_batches(void)
 	void *dA = upload(A), *dB = upload(B), *dC = upload(C);
 	float one = 1, beta = 0.25f;
 	// B's stride 0: every batch entry multiplies the same B
-	BK(cublasGemmStridedBatchedEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, dA, CUDA_R_16BF, m, sa, dB,
+	CT_BLAS(cublasGemmStridedBatchedEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, dA, CUDA_R_16BF, m, sa, dB,
 				      CUDA_R_16BF, k, 0, &beta, dC, CUDA_R_32F, m, sc, batch, CUBLAS_COMPUTE_32F,
 				      CUBLAS_GEMM_DEFAULT));
 	std::vector<float> got = download(dC, CUDA_R_32F, C.v.size()), want = C.v;
@@ -255,7 +230,7 @@ static void test_batches(void)
 		std::copy(r.begin(), r.begin() + (size_t)m * n, want.begin() + (size_t)b * sc);
 	}
 	ct_close("cublasGemmStridedBatchedEx, padded strides, strideB = 0", got.data(), want.data(), got.size(),
-		 1e-5 * max_abs(want));
+		 1e-5 * ct_max_abs(want.data(), want.size()));
 
 	// the same through pointer arrays, in reverse order
 	const void *pa[3], *pb[3];
@@ -271,12 +246,12 @@ static void test_batches(void)
 	CT_CK(cudaMemcpy(dp + 3, pb, sizeof pb, cudaMemcpyHostToDevice));
 	CT_CK(cudaMemcpy(dp + 6, pc, sizeof pc, cudaMemcpyHostToDevice));
 	CT_CK(cudaMemcpy(dC, C.raw.data(), C.raw.size(), cudaMemcpyHostToDevice));
-	BK(cublasGemmBatchedEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, (const void *const *)dp, CUDA_R_16BF, m,
+	CT_BLAS(cublasGemmBatchedEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, (const void *const *)dp, CUDA_R_16BF, m,
 			       (const void *const *)(dp + 3), CUDA_R_16BF, k, &beta, (void *const *)(dp + 6), CUDA_R_32F,
 			       m, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	got = download(dC, CUDA_R_32F, C.v.size());
 	ct_close("cublasGemmBatchedEx through device pointer arrays", got.data(), want.data(), got.size(),
-		 1e-5 * max_abs(want));
+		 1e-5 * ct_max_abs(want.data(), want.size()));
 	CT_CK(cudaFree(dp));
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
@@ -294,16 +269,16 @@ static void test_scalars_streams_graphs(void)
 	CT_CK(cudaMalloc(&dC, (size_t)m * n * 4));
 	cudaStream_t s;
 	CT_CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-	BK(cublasSetStream(H, s));
+	CT_BLAS(cublasSetStream(H, s));
 	float alpha = 1, zero = 0;
-	BK(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, &zero, dC,
+	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, &zero, dC,
 			CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	alpha = 100;	// after the call: must not matter
 	CT_CK(cudaStreamSynchronize(s));
 	std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n), c0((size_t)m * n, 0);
 	std::vector<float> want = ref_gemm(false, false, m, n, k, 1, A.v.data(), m, B.v.data(), k, 0, c0.data(), m);
 	ct_close("host-mode alpha is read at the call; the product ran on the handle's stream", got.data(), want.data(),
-		 got.size(), 1e-5 * max_abs(want));
+		 got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
 
 	float *dalpha;
 	CT_CK(cudaMalloc(&dalpha, 4));
@@ -313,15 +288,15 @@ static void test_scalars_streams_graphs(void)
 	float *dzero;
 	CT_CK(cudaMalloc(&dzero, 4));
 	CT_CK(cudaMemsetAsync(dzero, 0, 4, s));
-	BK(cublasSetPointerMode(H, CUBLAS_POINTER_MODE_DEVICE));
+	CT_BLAS(cublasSetPointerMode(H, CUBLAS_POINTER_MODE_DEVICE));
 	cudaGraph_t g;
 	cudaGraphExec_t x;
 	CT_CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-	BK(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, dalpha, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, dzero, dC,
+	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, dalpha, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, dzero, dC,
 			CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	CT_CK(cudaStreamEndCapture(s, &g));
 	CT_CK(cudaGraphInstantiate(&x, g, 0));
-	BK(cublasSetPointerMode(H, CUBLAS_POINTER_MODE_HOST));
+	CT_BLAS(cublasSetPointerMode(H, CUBLAS_POINTER_MODE_HOST));
 	// new B and a new device alpha, then replay: the graph reads both now
 	hmat B2 = make(CUDA_R_32F, (size_t)k * n, 1);
 	CT_CK(cudaMemcpy(dB, B2.raw.data(), B2.raw.size(), cudaMemcpyHostToDevice));
@@ -332,10 +307,10 @@ static void test_scalars_streams_graphs(void)
 	got = download(dC, CUDA_R_32F, (size_t)m * n);
 	want = ref_gemm(false, false, m, n, k, 3, A.v.data(), m, B2.v.data(), k, 0, c0.data(), m);
 	ct_close("a captured GEMM reads B and its device-mode alpha at replay", got.data(), want.data(), got.size(),
-		 1e-5 * max_abs(want));
+		 1e-5 * ct_max_abs(want.data(), want.size()));
 	CT_CK(cudaGraphExecDestroy(x));
 	CT_CK(cudaGraphDestroy(g));
-	BK(cublasSetStream(H, 0));
+	CT_BLAS(cublasSetStream(H, 0));
 	CT_CK(cudaStreamDestroy(s));
 	CT_CK(cudaFree(dalpha));
 	CT_CK(cudaFree(dzero));
@@ -358,22 +333,22 @@ static void test_f32_precision(void)
 	double errs[3];
 	cublasComputeType_t comps[3] = {CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F_FAST_TF32};
 	for (int i = 0; i < 3; i++) {
-		BK(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, &zero,
+		CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, k, &zero,
 				dC, CUDA_R_32F, m, comps[i], CUBLAS_GEMM_DEFAULT));
 		std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n);
 		errs[i] = 0;
 		for (size_t j = 0; j < got.size(); j++)
 			errs[i] = std::max(errs[i], (double)fabsf(got[j] - want[j]));
-		errs[i] /= max_abs(want);
+		errs[i] /= ct_max_abs(want.data(), want.size());
 	}
 	printf("# measured F32 GEMM k=256 rel err: pedantic %.3g, default %.3g, fast TF32 %.3g\n", errs[0], errs[1], errs[2]);
 	ct_check("CUBLAS_COMPUTE_32F(_PEDANTIC) on F32 is full f32 (rel err < 1e-5)", errs[0] < 1e-5 && errs[1] < 1e-5);
 	ct_check("CUBLAS_COMPUTE_32F_FAST_TF32 rounds inputs to TF32 (1e-5 < rel err < 5e-3)", errs[2] > 1e-5 && errs[2] < 5e-3);
 
 	// cublasSgemm is the F32 GemmEx
-	BK(cublasSgemm(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, (const float *)dA, m, (const float *)dB, k, &zero, dC, m));
+	CT_BLAS(cublasSgemm(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, (const float *)dA, m, (const float *)dB, k, &zero, dC, m));
 	std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n);
-	ct_close("cublasSgemm", got.data(), want.data(), got.size(), 1e-5 * max_abs(want));
+	ct_close("cublasSgemm", got.data(), want.data(), got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
 	CT_CK(cudaFree(dC));
@@ -389,22 +364,22 @@ static void test_handle(void)
 		  "cublasSetWorkspace: 256-byte aligned device memory %s, 16 bytes off %s", cublasGetStatusName(a),
 		  cublasGetStatusName(b));
 	cublasMath_t mm;
-	BK(cublasSetMathMode(H, CUBLAS_PEDANTIC_MATH));
-	BK(cublasGetMathMode(H, &mm));
+	CT_BLAS(cublasSetMathMode(H, CUBLAS_PEDANTIC_MATH));
+	CT_BLAS(cublasGetMathMode(H, &mm));
 	ct_check("cublasSetMathMode / cublasGetMathMode", mm == CUBLAS_PEDANTIC_MATH);
-	BK(cublasSetMathMode(H, CUBLAS_DEFAULT_MATH));
+	CT_BLAS(cublasSetMathMode(H, CUBLAS_DEFAULT_MATH));
 	int v = 0;
-	BK(cublasGetVersion(H, &v));
+	CT_BLAS(cublasGetVersion(H, &v));
 	printf("# cublas version %d\n", v);
 	ct_check("cublasGetVersion", v >= 13000);
-	BK(cublasSetWorkspace(H, nullptr, 0));
+	CT_BLAS(cublasSetWorkspace(H, nullptr, 0));
 	CT_CK(cudaFree(ws));
 }
 
 int main(void)
 {
 	ct_need_device();
-	BK(cublasCreate(&H));
+	CT_BLAS(cublasCreate(&H));
 	for (int ta = 0; ta < 2; ta++)
 		for (int tb = 0; tb < 2; tb++) {
 			gemm_case(ta, tb, CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_PEDANTIC, 37, 5, 70, 1e-5, "F32 pedantic");
@@ -420,6 +395,6 @@ int main(void)
 	test_scalars_streams_graphs();
 	test_f32_precision();
 	test_handle();
-	BK(cublasDestroy(H));
+	CT_BLAS(cublasDestroy(H));
 	return ct_done();
 }

@@ -15,23 +15,6 @@
 #include <algorithm>
 #include <vector>
 
-#define BK(call) do { \
-	cublasStatus_t bk_s_ = (call); \
-	if (bk_s_ != CUBLAS_STATUS_SUCCESS) { \
-		printf("not ok - " CT_WHERE ": %s:%d: %s: %s\n", __FILE__, __LINE__, #call, cublasGetStatusName(bk_s_)); \
-		exit(1); \
-	} \
-} while (0)
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static float frand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)((rng >> 40) * (1.0 / (1ull << 23)) - 1.0);
-}
-
 static cublasLtHandle_t H;
 
 struct lt_case {
@@ -44,19 +27,19 @@ static lt_case make_case(cublasOperation_t ta, cublasOperation_t tb, int32_t mod
 			 int k, int lda, int ldb, cudaDataType dt, int ldd)
 {
 	lt_case c;
-	BK(cublasLtMatmulDescCreate(&c.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-	BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-	BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-	BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode_a, sizeof mode_a));
-	BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode_b, sizeof mode_b));
+	CT_BLAS(cublasLtMatmulDescCreate(&c.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+	CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+	CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+	CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode_a, sizeof mode_a));
+	CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode_b, sizeof mode_b));
 	bool nta = ta == CUBLAS_OP_N, ntb = tb == CUBLAS_OP_N;
-	BK(cublasLtMatrixLayoutCreate(&c.a, CUDA_R_8F_E4M3, nta ? m : k, nta ? k : m, lda));
-	BK(cublasLtMatrixLayoutCreate(&c.b, CUDA_R_8F_E4M3, ntb ? k : n, ntb ? n : k, ldb));
-	BK(cublasLtMatrixLayoutCreate(&c.c, dt, m, n, ldd));
-	BK(cublasLtMatrixLayoutCreate(&c.d, dt, m, n, ldd));
-	BK(cublasLtMatmulPreferenceCreate(&c.pref));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&c.a, CUDA_R_8F_E4M3, nta ? m : k, nta ? k : m, lda));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&c.b, CUDA_R_8F_E4M3, ntb ? k : n, ntb ? n : k, ldb));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&c.c, dt, m, n, ldd));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&c.d, dt, m, n, ldd));
+	CT_BLAS(cublasLtMatmulPreferenceCreate(&c.pref));
 	uint64_t ws = 32 << 20;
-	BK(cublasLtMatmulPreferenceSetAttribute(c.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+	CT_BLAS(cublasLtMatmulPreferenceSetAttribute(c.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
 	return c;
 }
 
@@ -77,14 +60,6 @@ static int heuristic(lt_case &c, cublasLtMatmulHeuristicResult_t *r)
 	return s == CUBLAS_STATUS_SUCCESS ? n : 0;
 }
 
-static double max_abs(const std::vector<float> &v)
-{
-	double m = 0;
-	for (float x : v)
-		m = std::max(m, (double)fabsf(x));
-	return m;
-}
-
 // the W8A8 product of the dspipe mapping, scales in the given modes and layouts
 static void test_block_scaled(void)
 {
@@ -92,11 +67,11 @@ static void test_block_scaled(void)
 	std::vector<__nv_fp8_e4m3> w((size_t)out * in), x((size_t)tok * in);
 	std::vector<float> wf(w.size()), xf(x.size());
 	for (size_t i = 0; i < w.size(); i++) {
-		w[i] = __nv_fp8_e4m3(frand() * 400);
+		w[i] = __nv_fp8_e4m3(ct_frand() * 400);
 		wf[i] = (float)w[i];
 	}
 	for (size_t i = 0; i < x.size(); i++) {
-		x[i] = __nv_fp8_e4m3(frand() * 400);
+		x[i] = __nv_fp8_e4m3(ct_frand() * 400);
 		xf[i] = (float)x[i];
 	}
 	// non-uniform scales, so a wrong layout cannot pass
@@ -155,15 +130,15 @@ static void test_block_scaled(void)
 	float *scales[2] = {dsx_doc, dsx_row};
 	double errs[2];
 	for (int v = 0; v < 2 && n == 1; v++) {
-		BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &dsw, sizeof dsw));
-		BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scales[v], sizeof scales[v]));
-		BK(cublasLtMatmul(H, c.op, &one, dw, c.a, dx, c.b, &zero, dd, c.c, dd, c.d, &r.algo, nullptr, 0, 0));
+		CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &dsw, sizeof dsw));
+		CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scales[v], sizeof scales[v]));
+		CT_BLAS(cublasLtMatmul(H, c.op, &one, dw, c.a, dx, c.b, &zero, dd, c.c, dd, c.d, &r.algo, nullptr, 0, 0));
 		std::vector<float> got(want.size());
 		CT_CK(cudaMemcpy(got.data(), dd, got.size() * 4, cudaMemcpyDeviceToHost));
 		errs[v] = 0;
 		for (size_t i = 0; i < got.size(); i++)
 			errs[v] = std::max(errs[v], got[i] != got[i] ? INFINITY : (double)fabsf(got[i] - want[i]));
-		errs[v] /= max_abs(want);
+		errs[v] /= ct_max_abs(want.data(), want.size());
 		printf("# measured FP8 BLK x VEC128 with VEC128 scales %s: rel err %.3g\n", names[v], errs[v]);
 	}
 	if (n == 1) {
@@ -178,16 +153,16 @@ static void test_block_scaled(void)
 	n = heuristic(c, &r);
 	if (n == 1) {
 		CT_CK(cudaMemset(db, 0xff, want.size() * 2));
-		BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &dsw, sizeof dsw));
-		BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &dsx_doc, sizeof dsx_doc));
-		BK(cublasLtMatmul(H, c.op, &one, dw, c.a, dx, c.b, &zero, db, c.c, db, c.d, &r.algo, nullptr, 0, 0));
+		CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &dsw, sizeof dsw));
+		CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &dsx_doc, sizeof dsx_doc));
+		CT_BLAS(cublasLtMatmul(H, c.op, &one, dw, c.a, dx, c.b, &zero, db, c.c, db, c.d, &r.algo, nullptr, 0, 0));
 		std::vector<__nv_bfloat16> gb(want.size());
 		CT_CK(cudaMemcpy(gb.data(), db, gb.size() * 2, cudaMemcpyDeviceToHost));
 		std::vector<float> got(want.size());
 		for (size_t i = 0; i < got.size(); i++)
 			got[i] = __bfloat162float(gb[i]);
 		ct_close("FP8 BLK x VEC128 into BF16 D (one rounding)", got.data(), want.data(), got.size(),
-			 8e-3 * max_abs(want));	// half a bf16 ulp is 2^-9 relative
+			 8e-3 * ct_max_abs(want.data(), want.size()));	// half a bf16 ulp is 2^-9 relative
 	} else
 		ct_check("heuristic: BLK128x128 x VEC128 into BF16 gives an algorithm", false);
 	free_case(c);
@@ -203,9 +178,9 @@ static void test_block_scaled(void)
 	n = heuristic(c, &r);
 	if (n == 1) {
 		float *pa = ds2, *pb = ds2 + 4;
-		BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &pa, sizeof pa));
-		BK(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &pb, sizeof pb));
-		BK(cublasLtMatmul(H, c.op, &one, dw, c.a, dx, c.b, &zero, dd, c.c, dd, c.d, &r.algo, nullptr, 0, 0));
+		CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &pa, sizeof pa));
+		CT_BLAS(cublasLtMatmulDescSetAttribute(c.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &pb, sizeof pb));
+		CT_BLAS(cublasLtMatmul(H, c.op, &one, dw, c.a, dx, c.b, &zero, dd, c.c, dd, c.d, &r.algo, nullptr, 0, 0));
 		std::vector<float> got(want.size()), w2(want.size());
 		CT_CK(cudaMemcpy(got.data(), dd, got.size() * 4, cudaMemcpyDeviceToHost));
 		for (int t = 0; t < tok; t++)
@@ -216,7 +191,7 @@ static void test_block_scaled(void)
 				w2[(size_t)t * out + o] = (float)(s * s2[0] * s2[1]);
 			}
 		ct_close("FP8 tensor-wide scales (SCALAR_32F x SCALAR_32F)", got.data(), w2.data(), got.size(),
-			 1e-5 * max_abs(w2));
+			 1e-5 * ct_max_abs(w2.data(), w2.size()));
 	} else
 		ct_check("heuristic: SCALAR_32F x SCALAR_32F gives an algorithm", false);
 	free_case(c);
@@ -264,11 +239,11 @@ static void test_bf16_matmul(void)
 	std::vector<__nv_bfloat16> a((size_t)k * m), b((size_t)k * n);
 	std::vector<float> af(a.size()), bf(b.size()), c((size_t)m * n), want((size_t)m * n);
 	for (size_t i = 0; i < a.size(); i++)
-		af[i] = __bfloat162float(a[i] = __float2bfloat16(frand()));
+		af[i] = __bfloat162float(a[i] = __float2bfloat16(ct_frand()));
 	for (size_t i = 0; i < b.size(); i++)
-		bf[i] = __bfloat162float(b[i] = __float2bfloat16(frand()));
+		bf[i] = __bfloat162float(b[i] = __float2bfloat16(ct_frand()));
 	for (float &v : c)
-		v = frand();
+		v = ct_frand();
 	for (int j = 0; j < n; j++)
 		for (int i = 0; i < m; i++) {
 			double s = 0;
@@ -287,19 +262,19 @@ static void test_bf16_matmul(void)
 	CT_CK(cudaMemcpy(dc, c.data(), c.size() * 4, cudaMemcpyHostToDevice));
 	cublasLtMatmulDesc_t op;
 	cublasLtMatrixLayout_t la, lb, lc;
-	BK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+	CT_BLAS(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
 	cublasOperation_t t = CUBLAS_OP_T;
-	BK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-	BK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, k, m, k));
-	BK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, k, n, k));
-	BK(cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, m, n, m));
+	CT_BLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, k, m, k));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, k, n, k));
+	CT_BLAS(cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, m, n, m));
 	float two = 2, half = 0.5f;
-	BK(cublasLtMatmul(H, op, &two, da, la, db, lb, &half, dc, lc, dd, lc, nullptr, nullptr, 0, 0));
+	CT_BLAS(cublasLtMatmul(H, op, &two, da, la, db, lb, &half, dc, lc, dd, lc, nullptr, nullptr, 0, 0));
 	std::vector<float> got(c.size()), cafter(c.size());
 	CT_CK(cudaMemcpy(got.data(), dd, got.size() * 4, cudaMemcpyDeviceToHost));
 	CT_CK(cudaMemcpy(cafter.data(), dc, cafter.size() * 4, cudaMemcpyDeviceToHost));
 	ct_close("cublasLtMatmul BF16 TN into a separate D, alpha 2, beta 0.5", got.data(), want.data(), got.size(),
-		 1e-5 * max_abs(want));
+		 1e-5 * ct_max_abs(want.data(), want.size()));
 	ct_check("cublasLtMatmul leaves C alone when D is another matrix", cafter == c);
 	cublasLtMatmulDescDestroy(op);
 	cublasLtMatrixLayoutDestroy(la);
@@ -313,10 +288,11 @@ static void test_bf16_matmul(void)
 
 int main(void)
 {
+	ct_rng = 0x9e3779b97f4a7c15ull;	// the seed the measured figures were taken with
 	ct_need_device();
 	cudaDeviceProp p;
 	CT_CK(cudaGetDeviceProperties(&p, 0));
-	BK(cublasLtCreate(&H));
+	CT_BLAS(cublasLtCreate(&H));
 	printf("# cublasLt version %zu\n", cublasLtGetVersion());
 	test_bf16_matmul();
 	if (p.major == 9 && p.minor == 0) {
@@ -324,6 +300,6 @@ int main(void)
 		test_heuristic_rules();
 	} else
 		ct_skip("FP8 block scaling", "needs sm_90 (Hopper)");
-	BK(cublasLtDestroy(H));
+	CT_BLAS(cublasLtDestroy(H));
 	return ct_done();
 }
