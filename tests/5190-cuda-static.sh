@@ -1,9 +1,9 @@
 # The static checks of the nvcc build, which need the toolkit but no GPU:
 # the per-kernel resource table (build/cuda-resources.txt, from ptxas and,
-# when there is one, cuobjdump) names every __global__ kernel of
-# common/cuda and tests/cuda/test-*.cu (the nvcc-built ones), none spills or has a stack frame or local
-# memory, no object's SASS has LDL/STL; and the build's own flags turn a
-# warning and a planted local-memory array into build errors.
+# when there is one, cuobjdump) names every __global__ kernel of common/cuda
+# and tests/cuda/test-*.cu (the nvcc-built ones), none spills or has a stack
+# frame or local memory, no object's SASS has LDL/STL; and the build's own
+# flags turn a warning and a planted local-memory array into build errors.
 . "$DS_TESTS/lib.sh"
 
 root=$(cd "$DS_TESTS/.." && pwd)
