@@ -6,6 +6,7 @@
  * backend seam) and the frame handling in common/fwdio.c.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ struct forward_opts {
 	long first, last;	/* -1: not given */
 	int head, all_positions, emit_hidden, emit_routes, mtp;
 	int device;
-	long threads, rows;
+	long threads, rows, ctx_size;
 	int ignore_aux, no_batch, no_digest;
 };
 
@@ -58,6 +59,7 @@ static const struct ds_option options[] = {
 	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
 	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 0, 4096),
 	DS_OPT_INT_("rows", 0, &opt.rows, "N", "rows per step and per batch of frames (default 128)", 1, 1 << 20),
+	DS_OPT_INT_("ctx-size", 0, &opt.ctx_size, "N", "a sequence may fill N positions of the KV cache (default: max_position_embeddings)", 1, 1e12),
 	DS_OPT_FLAG_("ignore-aux", 0, &opt.ignore_aux, "accept HIDDEN frames whose aux is not the slice's first layer"),
 	DS_OPT_FLAG_("no-batch", 0, &opt.no_batch, "run every HIDDEN frame alone (no batching of waiting frames)"),
 	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
@@ -73,8 +75,8 @@ static const struct ds_tool tool = {
 	"across frames: a frame must continue its sequence (pos = positions seen).  With\n"
 	"--head write LOGITS instead.  With --mtp pair HIDDEN frames holding the main\n"
 	"model's last residual with the TOKENS of the sequence and write the MTP module's\n"
-	"LOGITS (aux 1).  CONTROL END/RESET free a sequence and pass on; other frames pass\n"
-	"through in order.  FILE defaults to standard input.",
+	"LOGITS (aux 1).  CONTROL END/RESET free a sequence, TRUNCATE rolls it back to its\n"
+	"pos; they pass on, and so do other frames, in order.  FILE defaults to standard input.",
 	options,
 };
 
@@ -90,6 +92,9 @@ static void check_options(const struct ds_model *m)
 		opt.last = m->L;
 	if (opt.first > opt.last || opt.last > m->L)
 		ds_usage_error("--layers %ld:%ld is outside the model's 0:%ld", opt.first, opt.last, m->L);
+	if (opt.ctx_size > m->cfg.max_position_embeddings)
+		ds_usage_error("--ctx-size %ld is beyond the model's max_position_embeddings %ld", opt.ctx_size,
+			       m->cfg.max_position_embeddings);
 }
 
 static void progress(void *ctx, long done, long total)
@@ -102,7 +107,7 @@ static void progress(void *ctx, long done, long total)
 static void open_model(struct ds_model *m, struct ds_backend **b)
 {
 	struct ds_model_want want = { 0, 0, 0, progress, NULL };
-	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows };
+	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows, opt.ctx_size };
 	struct ds_error err = { 0 };
 	int rc;
 
@@ -124,6 +129,7 @@ int main(int argc, char **argv)
 	struct ds_error err = { 0 };
 	struct ds_hidden_batch batch;
 	struct ds_fwd_stage st;
+	struct ds_fwdio_limits lim;
 	struct ds_mtp_join join;
 	struct ds_backend *b;
 	struct ds_model m;
@@ -145,6 +151,11 @@ int main(int argc, char **argv)
 	ds_hidden_batch_init(&batch, m.D, opt.rows);
 	ds_mtp_join_init(&join, m.D);
 	ds_reader_init(&r, in, name);
+	/* frames it consumes are checked from their header, before their payload is read */
+	lim = (struct ds_fwdio_limits){ 1u << DS_KIND_HIDDEN | (opt.mtp ? 1u << DS_KIND_TOKENS : 0), m.D,
+					m.cfg.max_position_embeddings };
+	r.admit = ds_fwdio_admit;
+	r.admit_ctx = &lim;
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
 	ds_frame_init(&f);
@@ -185,6 +196,11 @@ int main(int argc, char **argv)
 		if (ds_frame_ends_seq(&f)) {
 			ds_backend_end_seq(b, f.seq);
 			ds_mtp_join_drop(&join, f.seq);
+		} else if (ds_frame_truncates_seq(&f)) {
+			long len = f.pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)f.pos;
+
+			ds_backend_truncate_seq(b, f.seq, len);
+			ds_mtp_join_truncate(&join, f.seq, len);
 		}
 		ds_tool_write(&w, &f);
 	}
