@@ -99,7 +99,7 @@ fi
 TOK="$DS_TESTS/../share/deepseek-v3/tokenizer.json"
 if [ -f "$TOK" ]; then
 	M="$T/demo"
-	ds mkmodel -q -c "$DS_TESTS/../data/demo/config.json" -o "$M" --seed 7 -t "$TOK"
+	ds mkmodel -q -c "$DS_TESTS/../data/random-v3/config.json" -o "$M" --seed 7 -t "$TOK"
 	printf 'The quick brown fox' | ds tokenize -m "$M" >"$T/ptok"
 	for opts in "" "--temperature=6 --seed=3"; do
 		rm -f "$T/fifo" && mkfifo "$T/fifo"
