@@ -97,9 +97,9 @@ static int alloc_buffers(struct ds_forward *f, struct ds_error *err)
 	if (!f->jobs)
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	/* at least ds_matmul_scratch() of the widest matrix, whatever its dtype */
-	if ((rc = ds_exec_reserve(&f->x, (size_t)DS_MATMUL_XCHUNK * (size_t)(maxcols + 32), err)))
+	if ((rc = ds_exec_reserve(&f->x, ds_matmul_scratch_cols(maxcols), err)))
 		return rc;
-	return ds_mla_buf_reserve(&f->mb, m, f->x.nthreads, f->max_rows, 1, err);
+	return ds_mla_buf_reserve(&f->mb, m, f->x.nthreads, f->max_rows, 1, 0, err);
 }
 
 int ds_forward_new(struct ds_forward **out, const struct ds_model *m, const struct ds_backend_opts *o,
