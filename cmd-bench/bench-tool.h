@@ -74,11 +74,18 @@ struct bench_result {
 
 enum bench_format { BENCH_MD, BENCH_CSV, BENCH_JSON, BENCH_JSONL };
 
+/* One output of the report. */
+struct bench_out {
+	FILE *fp;
+	enum bench_format format;
+	long written;		/* records so far */
+};
+
 /* The report: begin before the first test, one call per result as it
  * comes, end after the last (json needs it to close the array). */
-void bench_report_begin(FILE *out, enum bench_format f, const struct bench_info *info);
-void bench_report(FILE *out, enum bench_format f, const struct bench_info *info, const struct bench_result *r);
-void bench_report_end(FILE *out, enum bench_format f, const struct bench_info *info);
+void bench_report_begin(struct bench_out *o, const struct bench_info *info);
+void bench_report(struct bench_out *o, const struct bench_info *info, const struct bench_result *r);
+void bench_report_end(struct bench_out *o, const struct bench_info *info);
 
 /* "pp512", "tg128 @ d4096", "pp512 x4" */
 void bench_test_name(const struct bench_test *t, char *out, size_t len);

@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include "backend.h"
@@ -33,7 +34,7 @@ struct list {
 };
 
 struct bench_opts {
-	const char *model, *device, *label;
+	const char *model, *device, *label, *records;
 	struct list prompt, gen, depth, threads, batch;
 	long reps, seed, bw_mib;
 	int format, prefetch, mlock, no_warmup;
@@ -83,6 +84,7 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("no-warmup", 0, &opt.no_warmup, "no warm-up run before each test"),
 	DS_OPT_INT_("seed", 's', &opt.seed, "N", "seed of the token ids (default 1)", 0, 2147483647),
 	DS_OPT_STRING_("label", 0, &opt.label, "TEXT", "a label stored in every record"),
+	DS_OPT_STRING_("records", 0, &opt.records, "FILE", "also append every record to FILE as a JSON line"),
 	DS_OPT_END_MARK
 };
 
@@ -129,6 +131,9 @@ static long list_max(const struct list *l)
 	return m;
 }
 
+static struct bench_out outs[2];
+static int nouts;
+
 /* warm-up, then the repetitions of one test */
 static void run_test(struct bench_run *r, struct bench_test *t, const struct bench_info *info)
 {
@@ -143,7 +148,8 @@ static void run_test(struct bench_run *r, struct bench_test *t, const struct ben
 	for (long i = 0; i < opt.reps; i++)
 		res.seconds[i] = t->mode->rep(r, t, state);
 	t->mode->done(r, t, state);
-	bench_report(stdout, opt.format, info, &res);
+	for (int i = 0; i < nouts; i++)
+		bench_report(&outs[i], info, &res);
 	free(res.seconds);
 }
 
@@ -191,7 +197,14 @@ int main(int argc, char **argv)
 	r.logits = ds_xmalloc((size_t)list_max(&opt.batch) * (size_t)m.V * sizeof(float));
 	r.ids = ds_xmalloc((size_t)rows * sizeof(int32_t));
 	r.chunks = ds_xcalloc((size_t)list_max(&opt.batch), sizeof(*r.chunks));
-	bench_report_begin(stdout, opt.format, &info);
+	outs[nouts++] = (struct bench_out){ stdout, (enum bench_format)opt.format, 0 };
+	if (opt.records) {
+		if (!(outs[nouts].fp = fopen(opt.records, "a")))
+			ds_die(EX_IOERR, "cannot open '%s': %m", opt.records);
+		outs[nouts++].format = BENCH_JSONL;
+	}
+	for (int i = 0; i < nouts; i++)
+		bench_report_begin(&outs[i], &info);
 	for (int ti = 0; ti < opt.threads.n; ti++) {
 		struct ds_backend_opts bo = { devices[device], (int)opt.threads.v[ti], 0, m.L, 0, rows };
 
@@ -218,7 +231,10 @@ int main(int argc, char **argv)
 		ds_backend_free(r.b);
 		r.b = NULL;
 	}
-	bench_report_end(stdout, opt.format, &info);
+	for (int i = 0; i < nouts; i++)
+		bench_report_end(&outs[i], &info);
+	if (opt.records && fclose(outs[1].fp))
+		ds_die(EX_IOERR, "%s: write error: %m", opt.records);
 	free(r.hidden);
 	free(r.logits);
 	free(r.ids);

@@ -170,8 +170,11 @@ static void md_row(FILE *out, const struct bench_info *info, const struct bench_
 		info->backend, r->t->threads, name, ts, extra, roof);
 }
 
-void bench_report_begin(FILE *out, enum bench_format f, const struct bench_info *info)
+void bench_report_begin(struct bench_out *ob, const struct bench_info *info)
 {
+	FILE *out = ob->fp;
+	enum bench_format f = ob->format;
+
 	(void)info;
 	if (f == BENCH_MD) {
 		fprintf(out, "| %-30s | %10s | %10s | %-10s | %7s | %16s | %20s | %8s | %16s |\n", "model", "size", "params",
@@ -185,9 +188,11 @@ void bench_report_begin(FILE *out, enum bench_format f, const struct bench_info 
 	fflush(out);
 }
 
-void bench_report(FILE *out, enum bench_format f, const struct bench_info *info, const struct bench_result *r)
+void bench_report(struct bench_out *ob, const struct bench_info *info, const struct bench_result *r)
 {
-	static int nth;
+	FILE *out = ob->fp;
+	enum bench_format f = ob->format;
+	long nth = ob->written;
 	struct figures fg;
 	cJSON *o, *it;
 	char *s;
@@ -217,13 +222,16 @@ void bench_report(FILE *out, enum bench_format f, const struct bench_info *info,
 		}
 		cJSON_Delete(o);
 	}
-	nth++;
+	ob->written++;
 	free(fg.ts);
 	fflush(out);
 }
 
-void bench_report_end(FILE *out, enum bench_format f, const struct bench_info *info)
+void bench_report_end(struct bench_out *ob, const struct bench_info *info)
 {
+	FILE *out = ob->fp;
+	enum bench_format f = ob->format;
+
 	if (f == BENCH_JSON)
 		fputs("]\n", out);
 	else if (f == BENCH_MD)

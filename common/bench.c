@@ -155,33 +155,33 @@ struct bw_ctx {
 	int fill;
 };
 
-typedef uint64_t v8u64 __attribute__((vector_size(64)));
+typedef uint64_t v2u64 __attribute__((vector_size(16)));
 
 static void bw_item(void *arg, long item, int thread)
 {
 	struct bw_ctx *c = arg;
 	uint64_t *p = c->buf + (size_t)item * c->words;
-	v8u64 a = { 0 }, b = { 0 }, d = { 0 }, e = { 0 };
+	v2u64 a = { 0 }, b = { 0 }, d = { 0 }, e = { 0 };
 
 	if (c->fill) {
 		for (size_t i = 0; i < c->words; i++)
 			p[i] = (uint64_t)i * 0x9E3779B97F4A7C15ull;
 		return;
 	}
-	for (size_t i = 0; i + 32 <= c->words; i += 32) {
-		v8u64 x, y, z, w;
+	for (size_t i = 0; i + 8 <= c->words; i += 8) {	/* one 64-byte line per step */
+		v2u64 x, y, z, w;
 
 		memcpy(&x, p + i, sizeof(x));
-		memcpy(&y, p + i + 8, sizeof(y));
-		memcpy(&z, p + i + 16, sizeof(z));
-		memcpy(&w, p + i + 24, sizeof(w));
+		memcpy(&y, p + i + 2, sizeof(y));
+		memcpy(&z, p + i + 4, sizeof(z));
+		memcpy(&w, p + i + 6, sizeof(w));
 		a += x;
 		b += y;
 		d += z;
 		e += w;
 	}
 	a += b + d + e;
-	c->sums[item] = a[0] ^ a[1] ^ a[2] ^ a[3] ^ a[4] ^ a[5] ^ a[6] ^ a[7];
+	c->sums[item] = a[0] ^ a[1];
 }
 
 double ds_bench_bandwidth(struct ds_pool *pool, size_t bytes, int reps)
@@ -190,7 +190,7 @@ double ds_bench_bandwidth(struct ds_pool *pool, size_t bytes, int reps)
 	double best = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.words = bytes / BW_ITEMS / sizeof(uint64_t) / 32 * 32;
+	c.words = bytes / BW_ITEMS / sizeof(uint64_t) / 8 * 8;
 	if (!c.words || !(c.buf = malloc(c.words * BW_ITEMS * sizeof(uint64_t))))
 		return 0;
 	c.fill = 1;

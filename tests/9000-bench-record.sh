@@ -46,8 +46,9 @@ check "md: decode as a share of the roofline" grep -q 'tg4 .*[0-9] % of [0-9.]* 
 check "md: build and cpu named" grep -q '^build: .*; cpu: .*memory read bandwidth' "$T/md"
 
 # csv: a header and one line per test, as many fields in each
-ds bench $B -p 8 -n 4 -r 2 -o csv >"$T/csv"
+ds bench $B -p 8 -n 4 -r 2 -o csv --records "$T/also" >"$T/csv"
 check_eq "csv: header + 2 lines" "$(wc -l <"$T/csv" | tr -d ' ')" 3
+check_eq "--records appends the same records as JSON lines" "$(grep -c '"build_commit"' "$T/also")" 2
 check "csv: llama-bench's field names" grep -q '^build_commit,cpu_info,.*,n_prompt,n_gen,n_depth,.*avg_ts,stddev_ts' "$T/csv"
 ds bench $B -p 8 -n 0 -r 2 -o json --prefetch >"$T/json"
 check_eq "json: an array of one record" "$(head -c 1 "$T/json")$(tail -n 1 "$T/json") $(grep -c '"build_commit"' "$T/json")" "[] 1"
