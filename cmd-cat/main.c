@@ -15,11 +15,14 @@
 
 enum cat_format { FMT_TEXT, FMT_HEADER, FMT_IDS, FMT_FRAMES };
 static const char *const formats[] = { "text", "header", "ids", "frames", NULL };
+/* --control values, in enum ds_control's order after "none" */
+static const char *const controls[] = { "none", "END", "RESET", "TRUNCATE", NULL };
 
 struct cat_opts {
 	int format;
 	int from_ids;
 	const char *from_text;
+	int control;
 	long pos;
 	const char *npy;
 	long frame;
@@ -36,6 +39,7 @@ static const struct ds_option options[] = {
 	DS_OPT_STRING_("from-text", 0, &opt.from_text, "KIND", "read rows of numbers and write f32 [rows, cols] frames of KIND (LOGITS or HIDDEN); an empty line ends a frame"),
 	DS_OPT_INT_("seq", 0, &opt.seq, "N", "with --from-ids/--from-text: sequence id of the first frame (default 0; +1 per frame)", 0, 2147483647),
 	DS_OPT_INT_("pos", 0, &opt.pos, "N", "with --from-ids/--from-text: position of every frame (default 0)", 0, 1e15),
+	DS_OPT_CHOICE_("control", 0, &opt.control, "WHAT", "write one CONTROL frame (END, RESET, or TRUNCATE to --pos) for --seq and read nothing", controls),
 	DS_OPT_STRING_("npy", 0, &opt.npy, "FILE", "write one frame as a .npy file ('-' for stdout) instead of text"),
 	DS_OPT_INT_("frame", 'n', &opt.frame, "N", "with --npy: the frame number (default: the first that is not CONTROL)", 0, 1e15),
 	DS_OPT_INT_("max-cols", 0, &opt.max_cols, "N", "text: show at most N values per row (default all)", 0, 1e9),
@@ -46,9 +50,10 @@ static const struct ds_option options[] = {
 static const struct ds_tool tool = {
 	"ds-cat",
 	"[-f text|header|ids|frames] [FILE...]\n--npy OUT [-n N] [FILE]\n--from-ids [--seq N] [--pos N] [FILE...]\n"
-	"--from-text KIND [--seq N] [--pos N] [FILE...]",
+	"--from-text KIND [--seq N] [--pos N] [FILE...]\n--control END|RESET|TRUNCATE [--seq N] [--pos N]",
 	"Show dspipe frames as text, export a frame as .npy, or turn text ids into TOKENS\n"
-	"frames and rows of numbers into LOGITS or HIDDEN frames.  FILE defaults to standard input ('-').",
+	"frames, rows of numbers into LOGITS or HIDDEN frames, or write a CONTROL frame.\n"
+	"FILE defaults to standard input ('-').",
 	options,
 };
 
@@ -114,6 +119,22 @@ static void text_to_frames(FILE *in, const char *name, enum ds_kind kind, struct
 	ds_frame_release(&f);
 }
 
+/* --control: one CONTROL frame for --seq (TRUNCATE: to length --pos) */
+static void write_control(struct ds_writer *w)
+{
+	struct ds_frame f;
+
+	ds_frame_init(&f);
+	if (opt.control == DS_CONTROL_TRUNCATE)
+		ds_frame_truncate(&f, (uint64_t)opt.seq, (uint64_t)opt.pos);
+	else
+		ds_frame_control(&f, (enum ds_control)opt.control, (uint64_t)opt.seq);
+	ds_tool_write(w, &f);
+	ds_frame_release(&f);
+	if (fflush(stdout))
+		ds_die(EX_IOERR, "write error: %m");
+}
+
 static void show_frames(FILE *in, const char *name, struct ds_writer *w, long *npy_left)
 {
 	struct ds_error err = { 0 };
@@ -170,7 +191,7 @@ int main(int argc, char **argv)
 	uint64_t seq;
 	long npy_left;
 	enum ds_kind text_kind = 0;
-	int nfiles = ds_cli_parse(&tool, argc, &argv);
+	int nfiles = ds_cli_parse(&tool, argc, &argv), given = nfiles;
 	static char dash[] = "-";
 	static char *stdin_only[] = { dash, NULL };
 
@@ -193,6 +214,18 @@ int main(int argc, char **argv)
 		ds_usage_error("--npy does not mix with --from-ids or --from-text");
 	if (opt.frame >= 0 && !opt.npy)
 		ds_usage_error("--frame only applies with --npy");
+	if (opt.control && (opt.from_ids || opt.from_text || opt.npy || given))
+		ds_usage_error("--control writes one frame and reads no input");
+	if (opt.control && opt.pos && opt.control != DS_CONTROL_TRUNCATE)
+		ds_usage_error("--pos goes with --control TRUNCATE only");
+	if (opt.control) {
+		opt.format = FMT_FRAMES;
+		ds_refuse_binary_tty();
+		ds_writer_init(&w, stdout, "stdout");
+		w.digest = !opt.no_digest;
+		write_control(&w);
+		return 0;
+	}
 	if (opt.format == FMT_FRAMES || (opt.npy && !strcmp(opt.npy, "-")))
 		ds_refuse_binary_tty();
 	ds_writer_init(&w, stdout, "stdout");

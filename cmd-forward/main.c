@@ -6,6 +6,7 @@
  * backend seam) and the frame handling in common/fwdio.c.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +77,8 @@ static const struct ds_tool tool = {
 	"across frames: a frame must continue its sequence (pos = positions seen).  With\n"
 	"--head write LOGITS instead.  With --mtp pair HIDDEN frames holding the main\n"
 	"model's last residual with the TOKENS of the sequence and write the MTP module's\n"
-	"LOGITS (aux 1).  CONTROL END/RESET free a sequence and pass on; other frames pass\n"
-	"through in order.  FILE defaults to standard input.",
+	"LOGITS (aux 1).  CONTROL END/RESET free a sequence, TRUNCATE rolls it back to its\n"
+	"pos; they pass on, and so do other frames, in order.  FILE defaults to standard input.",
 	options,
 };
 
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 	struct ds_error err = { 0 };
 	struct ds_hidden_batch batch;
 	struct ds_fwd_stage st;
+	struct ds_fwdio_limits lim;
 	struct ds_mtp_join join;
 	struct ds_backend *b;
 	struct ds_model m;
@@ -150,6 +152,11 @@ int main(int argc, char **argv)
 	ds_hidden_batch_init(&batch, m.D, opt.rows);
 	ds_mtp_join_init(&join, m.D);
 	ds_reader_init(&r, in, name);
+	/* frames it consumes are checked from their header, before their payload is read */
+	lim = (struct ds_fwdio_limits){ 1u << DS_KIND_HIDDEN | (opt.mtp ? 1u << DS_KIND_TOKENS : 0), m.D,
+					m.cfg.max_position_embeddings };
+	r.admit = ds_fwdio_admit;
+	r.admit_ctx = &lim;
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
 	ds_frame_init(&f);
@@ -190,6 +197,11 @@ int main(int argc, char **argv)
 		if (ds_frame_ends_seq(&f)) {
 			ds_backend_end_seq(b, f.seq);
 			ds_mtp_join_drop(&join, f.seq);
+		} else if (ds_frame_truncates_seq(&f)) {
+			long len = f.pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)f.pos;
+
+			ds_backend_truncate_seq(b, f.seq, len);
+			ds_mtp_join_truncate(&join, f.seq, len);
 		}
 		ds_tool_write(&w, &f);
 	}

@@ -5,6 +5,7 @@
  * statistics.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,8 @@ int main(int argc, char **argv)
 
 		if (ds_frame_ends_seq(&f))
 			ds_backend_end_seq(b, f.seq);
+		else if (ds_frame_truncates_seq(&f))
+			ds_backend_truncate_seq(b, f.seq, f.pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)f.pos);
 		if (f.kind != DS_KIND_HIDDEN) {
 			if (!opt.stats)	/* --stats: statistics instead of frames */
 				ds_tool_write(&w, &f);

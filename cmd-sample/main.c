@@ -77,7 +77,7 @@ static const struct ds_tool tool = {
 	"Read LOGITS frames and write, for each, the next token of its sequence as a TOKENS\n"
 	"frame [1] at the position after the frame's last row.  TOKENS frames that pass\n"
 	"are remembered for the penalties (and dropped unless --echo); CONTROL END/RESET\n"
-	"forget a sequence; other frames, and the LOGITS of MTP modules (aux > 0), pass\n"
+	"forget a sequence, TRUNCATE cuts its history at pos; other frames, and the LOGITS of MTP modules (aux > 0), pass\n"
 	"through.  With -n or --eos, once every sequence seen has ended, close the output\n"
 	"and read the input to its end (so a shell ring built with a FIFO winds down).\n"
 	"FILE defaults to standard input.",
@@ -185,6 +185,8 @@ int main(int argc, char **argv)
 		case DS_KIND_CONTROL:
 			if (ds_frame_ends_seq(&f))
 				ds_sampler_forget(s, f.seq);
+			else if (ds_frame_truncates_seq(&f))
+				ds_sampler_truncate(s, f.seq, f.pos);
 			ds_tool_write(&w, &f);
 			break;
 		default:

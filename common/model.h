@@ -135,6 +135,8 @@ enum { DS_PREFETCH_TOUCH = 1, DS_PREFETCH_WILLNEED = 2, DS_PREFETCH_MLOCK = 4 };
 int ds_model_prefetch(const struct ds_model *m, int how, void (*progress)(void *ctx, double done, double total),
 		      void *ctx, struct ds_error *err);
 
+/* EX_DATAERR naming the first row whose id is outside [0, vocab_size). */
+int ds_embed_check(const struct ds_mat *embed, const int32_t *ids, long n, struct ds_error *err);
 /* Embedding rows: out[r] = embed[ids[r]] as f32.  EX_DATAERR naming the
  * row when an id is outside [0, vocab_size). */
 int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err);

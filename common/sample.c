@@ -92,6 +92,14 @@ int ds_history_put(struct ds_history *h, uint64_t pos, const int32_t *tok, size_
 	return 0;
 }
 
+void ds_history_truncate(struct ds_history *h, uint64_t pos)
+{
+	if (pos <= h->base)
+		h->len = 0;
+	else if (pos - h->base < h->len)
+		h->len = (size_t)(pos - h->base);
+}
+
 int32_t ds_history_at(const struct ds_history *h, uint64_t pos)
 {
 	if (pos < h->base || pos - h->base >= h->len)
@@ -173,6 +181,14 @@ void ds_sampler_forget(struct ds_sampler *s, uint64_t seq)
 		return;
 	ds_history_release(&st->hist);
 	*st = s->seqs[--s->nseq];
+}
+
+void ds_sampler_truncate(struct ds_sampler *s, uint64_t seq, uint64_t len)
+{
+	struct seq_state *st = find_seq(s, seq, 0);
+
+	if (st)
+		ds_history_truncate(&st->hist, len);
 }
 
 int ds_sampler_observe(struct ds_sampler *s, const struct ds_frame *f, struct ds_error *err)

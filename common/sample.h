@@ -83,6 +83,8 @@ int ds_history_put(struct ds_history *h, uint64_t pos, const int32_t *tok, size_
 		   struct ds_error *err);
 /* The token at pos, or -1 when unknown. */
 int32_t ds_history_at(const struct ds_history *h, uint64_t pos);
+/* Forget every token at or beyond pos. */
+void ds_history_truncate(struct ds_history *h, uint64_t pos);
 
 struct ds_sample_result {
 	uint64_t seq;
@@ -105,6 +107,8 @@ void ds_sampler_free(struct ds_sampler *s);
 int ds_sampler_observe(struct ds_sampler *s, const struct ds_frame *tokens, struct ds_error *err);
 /* Forget sequence seq (CONTROL END or RESET). */
 void ds_sampler_forget(struct ds_sampler *s, uint64_t seq);
+/* CONTROL TRUNCATE: seq's history keeps positions below len only. */
+void ds_sampler_truncate(struct ds_sampler *s, uint64_t seq, uint64_t len);
 
 /*
  * Draw the token that follows a LOGITS frame (f32, bf16 or f16 [T, V]):

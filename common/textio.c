@@ -23,6 +23,8 @@ void ds_frame_describe(FILE *fp, uint64_t index, const struct ds_frame *f)
 		fprintf(fp, "KIND%d", (int)f->kind);
 	if (f->kind == DS_KIND_CONTROL) {
 		fprintf(fp, " %s seq %" PRIu64, ds_control_name(f->aux), f->seq);
+		if (f->aux == DS_CONTROL_TRUNCATE)
+			fprintf(fp, " pos %" PRIu64, f->pos);
 		return;
 	}
 	fprintf(fp, " %s [", ds_dtype_short(f->dtype));
