@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nouts; i++)
 		bench_report_begin(&outs[i], &info);
 	for (int ti = 0; ti < opt.threads.n; ti++) {
-		struct ds_backend_opts bo = { devices[device], (int)opt.threads.v[ti], 0, m.L, 0, rows };
+		struct ds_backend_opts bo = { devices[device], (int)opt.threads.v[ti], 0, m.L, 0, rows, 0 };
 
 		if (ds_backend_open(&r.b, &m, &bo, &err))
 			ds_die_error(&err);

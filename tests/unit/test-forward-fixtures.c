@@ -165,7 +165,7 @@ static int open_fixture(const char *dir, struct ds_model *m, struct ds_st_file *
 static int steps_match(const char *name, struct ds_model *m, const struct ds_tensor_info *ti, long T, long wide,
 		       const float *ref, double tol)
 {
-	struct ds_backend_opts o1 = { "cpu", 1, 0, m->L, 0, 5 };
+	struct ds_backend_opts o1 = { "cpu", 1, 0, m->L, 0, 5, 0 };
 	struct ds_backend *b = NULL;
 	struct ds_error err = { 0 };
 	long D = m->D, V = m->V, P = T / 2, thr;
@@ -249,7 +249,7 @@ static void test_fixture(const char *name, const char *dir)
 	struct ds_st_file ex;
 	struct ds_error err = { 0 };
 	struct ds_backend *b = NULL;
-	struct ds_backend_opts o = { "cpu", 0, 0, 0, 0, 0 };
+	struct ds_backend_opts o = { "cpu", 0, 0, 0, 0, 0, 0 };
 	const struct ds_tensor_info *ti, *tl;
 	struct capture cap = { 0 };
 	char key[64];
@@ -366,7 +366,7 @@ static void test_fixture(const char *name, const char *dir)
 	if (!steps_match(name, &m, ti, T, -1, logits, TOL) || !steps_match(name, &m, ti, T, 0, logits, TOL))
 		goto out;
 	{
-		struct ds_backend_opts o1 = { "cpu", 1, 0, L, 0, 5 };
+		struct ds_backend_opts o1 = { "cpu", 1, 0, L, 0, 5, 0 };
 		struct ds_fwd_chunk ch = { 1, T - 3, 1 };
 		struct ds_fwd_batch batch = { 1, &ch };
 
@@ -431,7 +431,7 @@ static void widen_mlp(struct widen *wd, struct ds_mlp *mlp)
 /* logits at every position of the fixture's input, one process-like run */
 static int run_logits(const struct ds_model *m, const int32_t *ids, long T, float *logits)
 {
-	struct ds_backend_opts o = { "cpu", 0, 0, m->L, 0, 0 };
+	struct ds_backend_opts o = { "cpu", 0, 0, m->L, 0, 0, 0 };
 	struct ds_fwd_chunk ch = { 0, 0, T };
 	struct ds_fwd_batch batch = { 1, &ch };
 	struct ds_backend *b;
