@@ -113,6 +113,13 @@ int ds_mla_buf_reserve(struct ds_mla_buf *b, const struct ds_model *m, int nthre
  * as it is, want < 0 never (LONG_MAX), 0 the environment's
  * DS_MLA_DECOMPRESS_MIN (0 there: never) or DS_MLA_DECOMPRESS_DEFAULT. */
 long ds_mla_decompress_min(long want);
+/* Measured (ds-bench, 2 threads, alternating DS_MLA_DECOMPRESS_MIN=0 / 1,
+ * medians of 3-4 rounds, V2-Lite attention: 16 heads, kv_lora_rank 512,
+ * dense layers with a 256-wide MLP so attention dominates; machine loaded):
+ * decompressed / absorbed pp t/s 0.84 at 64 rows (one round), 1.06 at 96,
+ * 1.16 at 128, 1.32 at 192, 1.10 at 256 from depth 0; 0.55, 1.19, 1.63,
+ * 1.68, 1.69 after 512 positions.  The crossover lies between 64 and 96;
+ * 128 keeps a margin (ik_llama.cpp measured 128 on V2-Lite too). */
 #define DS_MLA_DECOMPRESS_DEFAULT 128
 void ds_mla_buf_release(struct ds_mla_buf *b);
 
