@@ -48,10 +48,10 @@ if [ "${DS_BENCH_MID:-1}" != 0 ]; then
 		bench "${m%%:*}" "${m#*:}" -p 512 -n 128 -r 5 -t 2
 	done
 fi
-# the ring: ds-run on the demo model (stderr carries the speeds)
-model demo -c "$top/data/demo/config.json"
+# the ring: ds-run on the random-weight 129k-vocabulary model (stderr carries the speeds)
+model random-v3 -c "$top/data/random-v3/config.json"
 for i in 1 2 3 4 5; do
-	"$bin/ds-run" -m "$out/demo" -n 100 --ignore-eos "The quick brown fox" 2>&1 >/dev/null |
+	"$bin/ds-run" -m "$out/random-v3" -n 100 --ignore-eos "The quick brown fox" 2>&1 >/dev/null |
 		sed -n 's/.*generated 100 tokens in \([0-9.]*\) s (\([0-9.]*\) tok\/s).*/\2/p'
 done | sort -n | sed -n 3p | {
 	read -r median
