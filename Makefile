@@ -18,15 +18,39 @@ ifeq ($(origin CUDA), undefined)
 CUDA := $(if $(NVCC),1,0)
 endif
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-NVCCFLAGS ?= -O2 -arch=sm_90 -Xcompiler -Wall
+# the nvcc build is also CI's static check of the kernels: every warning an
+# error, and ptxas refuses spills and local memory; --resource-usage leaves
+# a per-kernel table next to each object (build/cuda-resources.txt)
+NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -gencode=arch=compute_90a,code=sm_90a \
+	-Xcompiler -Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings \
+	-Xptxas --warn-on-spills,--warn-on-local-memory-usage,--warning-as-error
 ifeq ($(CUDA),1)
 CPPFLAGS += -DDS_HAVE_CUDA=1
-CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+endif
+
+# The CUDA emulator (common/cuda/emu, for tests only): the same .cu files
+# compiled by g++ and run on the CPU.  It needs only the toolkit's headers;
+# `make` builds the emulated tree into $(BUILD)/emu whenever they exist
+# (not with CUDA=0 on the command line).  EMU=1 is that tree's own build.
+EMU_CUDA_HOME ?= $(or $(CUDA_HOME),/usr/local/cuda)
+EMU_HEADERS   := $(wildcard $(EMU_CUDA_HOME)/include/cuda_runtime_api.h)
+WITH_EMU      := $(if $(EMU_HEADERS),$(if $(and $(filter command line,$(origin CUDA)),$(filter 0,$(CUDA))),,$(if $(filter 0 1,$(EMU)),,1)))
+EMU_CXXFLAGS   = -std=c++17 $(CFLAGS) -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unknown-pragmas \
+	-isystem $(EMU_CUDA_HOME)/include
+ifeq ($(EMU),1)
+CPPFLAGS  += -DDS_HAVE_CUDA=1 -DDS_EMU=1
+CUDA_LIBS := -lstdc++ -ldl
 endif
 
 COMMON_SRC := $(wildcard common/*.c common/cpu/*.c)
-CUDA_SRC   := $(if $(filter 1,$(CUDA)),$(wildcard common/cuda/*.cu))
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(CUDA_SRC:%.cu=$(BUILD)/%.cu.o)
+CUDA_SRC   := $(if $(filter 1,$(CUDA) $(EMU)),$(wildcard common/cuda/*.cu))
+EMU_SRC    := $(if $(filter 1,$(EMU)),$(wildcard common/cuda/emu/*.cc))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(CUDA_SRC:%.cu=$(BUILD)/%.cu.o) $(EMU_SRC:%.cc=$(BUILD)/%.o)
+# CUDA test programs tests/cuda/test-*.cu: built by nvcc for the GPU (they
+# skip without one) and, in the emulated tree, by g++
+CU_TEST_SRC  := $(wildcard tests/cuda/test-*.cu)
+CU_TEST_BINS := $(if $(filter 1,$(CUDA) $(EMU)),$(CU_TEST_SRC:tests/cuda/%.cu=$(BUILD)/tests/%))
 TOOLS      := $(patsubst cmd-%/main.c,%,$(sort $(wildcard cmd-*/main.c)))
 TOOL_BINS  := $(TOOLS:%=$(BINDIR)/ds-%)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
@@ -39,9 +63,10 @@ DEB_PACKAGES := build-essential libcjson-dev libsodium-dev libpcre2-dev python3-
 DEMO_MODEL  := build/demo-model
 DEMO_PROMPT := The quick brown fox
 
-.PHONY: all deps demo test check asan fuzz install bench cuda-test clean help
-all: $(TOOL_BINS) $(UNIT_BINS) $(SHARE)	## build every tool and the unit tests
+.PHONY: all deps demo test check asan fuzz install bench cuda-test clean help emu emu-asan emu-tree cuda-lint
+all: $(TOOL_BINS) $(UNIT_BINS) $(CU_TEST_BINS) $(SHARE) $(if $(WITH_EMU),emu) $(if $(filter 1,$(CUDA)),$(BUILD)/cuda-resources.txt)	## build every tool and the unit tests
 	@if [ "$(CUDA)" = 1 ]; then echo "CUDA backend: ✓ built with $(NVCC)"; else echo "CUDA backend: ✗ not built (no nvcc, or CUDA=0)"; fi
+	@if [ -n "$(WITH_EMU)" ]; then echo "CUDA emulator: ✓ $(BUILD)/emu/bin, $(BUILD)/emu/tests"; else echo "CUDA emulator: ✗ not built (no CUDA headers, or CUDA=0)"; fi
 
 # SIMD variants: a file named *-avx2.c / *-avx512.c is compiled for that ISA
 # and only called after a runtime CPU check.
@@ -64,9 +89,43 @@ FORCE:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+ifeq ($(EMU),1)
 $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -Icommon -c $< -o $@
+	$(CXX) $(CPPFLAGS) $(EMU_CXXFLAGS) -x c++ -include common/cuda/emu/emu.h -MMD -MP -c $< -o $@
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(EMU_CXXFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/tests/test-%: tests/cuda/test-%.cu tests/cuda/cudatest.h $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -Itests/cuda $(EMU_CXXFLAGS) -x c++ -include common/cuda/emu/emu.h -MMD -MP -c $< -o $@.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $@.o $(LIB) $(LDLIBS) $(CUDA_LIBS)
+else
+# ptxas's resource lines (registers, shared memory, stack, spills per kernel) go to a .res file
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Icommon --resource-usage -c $< -o $@ 2>$@.res || { cat $@.res >&2; rm -f $@.res; exit 1; }
+	@grep -v '^ptxas info\|^ *ptxas info\|bytes stack frame' $@.res >&2 || true
+$(BUILD)/tests/test-%: tests/cuda/test-%.cu tests/cuda/cudatest.h $(LIB)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Icommon -Itests/cuda --resource-usage -c $< -o $@.o 2>$@.res || { cat $@.res >&2; exit 1; }
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $@.o $(LIB) $(LDLIBS) $(CUDA_LIBS)
+endif
+# the per-kernel table of the nvcc build, from ptxas's own report
+$(BUILD)/cuda-resources.txt: $(CUDA_SRC:%.cu=$(BUILD)/%.cu.o) $(CU_TEST_BINS) tests/cuda/resource-table.sh
+	sh tests/cuda/resource-table.sh $(addsuffix .res,$(filter %.cu.o,$^) $(filter $(BUILD)/tests/%,$^)) >$@.tmp && mv $@.tmp $@
+
+emu:	## build the tools and CUDA tests with the emulated CUDA backend into build/emu (bin/, tests/)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/emu BINDIR=$(BUILD)/emu/bin CUDA=0 EMU=1 emu-tree
+emu-tree: $(TOOL_BINS) $(UNIT_BINS) $(CU_TEST_BINS)
+emu-asan:	## the emulated tree under ASan+UBSan into build/emu-asan, and its cuda-emu tests
+	$(MAKE) --no-print-directory BUILD=build/emu-asan BINDIR=build/emu-asan/bin CUDA=0 EMU=1 \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" emu-tree
+	DS_BIN=$(CURDIR)/build/emu-asan/bin DS_BUILD=$(CURDIR)/build/emu-asan DS_EMU_BUILD=$(CURDIR)/build/emu-asan \
+		DS_ASAN=1 DS_ONLY=cuda-emu ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		sh tests/run.sh
+cuda-lint: $(if $(filter 1,$(CUDA)),$(BUILD)/cuda-resources.txt)	## the nvcc build's static checks: print the per-kernel resource table
+	@if [ "$(CUDA)" = 1 ]; then cat $(BUILD)/cuda-resources.txt; else echo "cuda-lint: no nvcc (CUDA=0)"; fi
 
 $(LIB): $(COMMON_OBJ)
 	@rm -f $@

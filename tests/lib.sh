@@ -75,3 +75,30 @@ skip() { echo "skip - $1 ($2)"; }
 have_python_ref() {	# python with the reference packages (tests/reference/requirements.txt)
 	[ -n "${DS_PYTHON:-}" ] && "$DS_PYTHON" -c "import $1" 2>/dev/null
 }
+
+# The emulated CUDA tree (make emu; common/cuda/emu): $DS_EMU_BUILD, by
+# default $DS_BUILD/emu.  emu_each PROGRAM ARGS... runs its
+# tests/cuda program once per schedule in $DS_EMU_SCHEDULES ("forward
+# reverse" unless set), every result and evidence line naming the schedule
+# ("ok - cuda-emu [reverse]: ..."); a program that dies without reporting a
+# failure is one.  Without the emulated tree it is one skip.
+: "${DS_EMU_BUILD:=$DS_BUILD/emu}"
+emu_each() {
+	emu_prog="$DS_EMU_BUILD/tests/$1"; shift
+	if [ ! -x "$emu_prog" ]; then
+		skip "cuda-emu: $(basename "$emu_prog")" "not built: no CUDA headers (make emu)"
+		return 0
+	fi
+	for emu_s in ${DS_EMU_SCHEDULES:-forward reverse}; do
+		set +e
+		EMU_SCHEDULE=$emu_s "$emu_prog" "$@" >"$T/.emu.out" 2>"$T/.emu.err"
+		emu_rc=$?
+		set -e
+		sed -e "s/^\(ok\|not ok\|skip\) - cuda-emu: /\1 - cuda-emu [$emu_s]: /" \
+		    -e "s/^# measured /# measured [$emu_s] /" "$T/.emu.out"
+		if [ "$emu_rc" -ne 0 ] && ! grep -q '^not ok' "$T/.emu.out"; then
+			echo "not ok - cuda-emu [$emu_s]: $(basename "$emu_prog") exited with status $emu_rc"
+			sed 's/^/#   /' "$T/.emu.err" | tail -n 20
+		fi
+	done
+}
