@@ -31,5 +31,8 @@ struct ds_backend {
 /* The CPU backend (common/cpu/backend-cpu.c). */
 int ds_backend_cpu_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,
 			struct ds_error *err);
+/* The CUDA backend (common/cuda/backend-cuda.cu; builds with DS_HAVE_CUDA). */
+int ds_backend_cuda_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,
+			 struct ds_error *err);
 
 #endif

@@ -18,12 +18,22 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 
 	*out = NULL;
 	if (!strcmp(dev, "cuda")) {
-		/* say first what is missing on this machine or build, then
-		 * that the forward pass itself has no CUDA path yet */
+		/* say first what is missing on this machine or build */
 		if ((rc = ds_device_check(DS_DEVICE_CUDA, err)))
 			return ds_error_prefix(err, "device 'cuda'");
-		return ds_error_set(err, EX_UNAVAILABLE,
-				    "device 'cuda': a GPU is present, but the CUDA forward pass is not implemented yet (use --device cpu)");
+#ifdef DS_HAVE_CUDA
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return ds_error_set(err, EX_OSERR, "out of memory");
+		if ((rc = ds_backend_cuda_open(b, m, o, err))) {
+			free(b);
+			return ds_error_prefix(err, "device 'cuda'");
+		}
+		*out = b;
+		return 0;
+#else
+		return ds_error_set(err, EX_UNAVAILABLE, "device 'cuda': this build has no CUDA backend");
+#endif
 	}
 	if (strcmp(dev, "cpu"))
 		return ds_error_set(err, EX_USAGE, "unknown device '%s' (cpu or cuda)", dev);
