@@ -79,9 +79,9 @@ static void place_buffers(struct dsc_engine *e, struct dsc_arena *a)
 		size_t x = R * lmax(lmax((long)dsc_align((size_t)cols, 8), m->H * (long)dsc_align((size_t)m->rkv, 8)),
 				    m->H * (long)dsc_align((size_t)m->dn, 8));
 
-		e->ctx.xb_elems = x;
-		e->ctx.xb = (__nv_bfloat16 *)dsc_arena_take(a, x * sizeof(__nv_bfloat16));
-		e->ctx.wb_elems = e->w.max_mat_elems;
+		e->ctx.xb_elems = 2 * x;	/* hi and lo terms */
+		e->ctx.xb = (__nv_bfloat16 *)dsc_arena_take(a, 2 * x * sizeof(__nv_bfloat16));
+		e->ctx.wb_elems = 2 * e->w.max_mat_elems;	/* hi and lo terms */
 		e->ctx.wb = (__nv_bfloat16 *)dsc_arena_take(a, e->ctx.wb_elems * sizeof(__nv_bfloat16));
 	}
 }
@@ -227,7 +227,8 @@ static int open_engine(struct dsc_engine *e, const struct ds_backend_opts *o, st
 	state_layout(e, (char *)e->state_dev, &e->rows);
 	DSC_CK(err, cudaMemsetAsync(e->buf.base, 0, e->buf.size, e->ctx.st));
 	if ((rc = alloc_host(e, err)) ||
-	    (rc = dsc_kv_init(&e->kv, nl, W, esz, m->cfg.max_position_embeddings, kv_limit / (size_t)(nl + (o->mtp != 0)) * (size_t)nl, err)) ||
+	    (rc = dsc_kv_init(&e->kv, nl, W, esz, m->cfg.max_position_embeddings,
+			      kv_limit / (size_t)(nl + (o->mtp != 0) + (nl + o->mtp == 0)) * (size_t)nl, err)) ||
 	    (rc = dsc_kv_init(&e->kv_mtp, o->mtp ? 1 : 0, W, esz, m->cfg.max_position_embeddings,
 			      kv_limit / (size_t)(nl + 1), err)))
 		return rc;
