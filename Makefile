@@ -24,6 +24,14 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -gencode=arch=compute_90a,code=sm_90a \
 	-Xcompiler -Wall,-Wextra,-Wno-unused-parameter -Werror all-warnings \
 	-Xptxas --warn-on-spills,--warn-on-local-memory-usage,--warning-as-error
+# cuobjdump reads the built objects back (its -res-usage and SASS views go
+# into the resource table); this toolkit's bin/ lacks it, PyPI's
+# nvidia-cuda-cuobjdump and triton (in DS_PYTHON's venv) ship one
+DS_SITE   := $(if $(DS_PYTHON),$(wildcard $(dir $(DS_PYTHON))../lib/python3*/site-packages))
+ifeq ($(origin CUOBJDUMP),undefined)
+CUOBJDUMP := $(firstword $(wildcard $(CUDA_HOME)/bin/cuobjdump) $(shell command -v cuobjdump 2>/dev/null) \
+	$(wildcard $(DS_SITE:%=%/nvidia/cuda_cuobjdump/bin/cuobjdump) $(DS_SITE:%=%/triton/backends/nvidia/bin/cuobjdump)))
+endif
 ifeq ($(CUDA),1)
 CPPFLAGS += -DDS_HAVE_CUDA=1
 CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
@@ -63,7 +71,7 @@ DEB_PACKAGES := build-essential libcjson-dev libsodium-dev libpcre2-dev python3-
 DEMO_MODEL  := build/demo-model
 DEMO_PROMPT := The quick brown fox
 
-.PHONY: all deps demo test check asan fuzz install bench cuda-test clean help emu emu-asan emu-tree cuda-lint
+.PHONY: all deps demo test check asan fuzz install bench cuda-test clean help emu emu-asan emu-tree cuda-lint nvcc-flags
 all: $(TOOL_BINS) $(UNIT_BINS) $(CU_TEST_BINS) $(SHARE) $(if $(WITH_EMU),emu) $(if $(filter 1,$(CUDA)),$(BUILD)/cuda-resources.txt)	## build every tool and the unit tests
 	@if [ "$(CUDA)" = 1 ]; then echo "CUDA backend: ✓ built with $(NVCC)"; else echo "CUDA backend: ✗ not built (no nvcc, or CUDA=0)"; fi
 	@if [ -n "$(WITH_EMU)" ]; then echo "CUDA emulator: ✓ $(BUILD)/emu/bin, $(BUILD)/emu/tests"; else echo "CUDA emulator: ✗ not built (no CUDA headers, or CUDA=0)"; fi
@@ -113,7 +121,9 @@ $(BUILD)/tests/test-%: tests/cuda/test-%.cu tests/cuda/cudatest.h $(LIB)
 endif
 # the per-kernel table of the nvcc build, from ptxas's own report
 $(BUILD)/cuda-resources.txt: $(CUDA_SRC:%.cu=$(BUILD)/%.cu.o) $(CU_TEST_BINS) tests/cuda/resource-table.sh
-	sh tests/cuda/resource-table.sh $(addsuffix .res,$(filter %.cu.o,$^) $(filter $(BUILD)/tests/%,$^)) >$@.tmp && mv $@.tmp $@
+	CUOBJDUMP="$(CUOBJDUMP)" sh tests/cuda/resource-table.sh $(addsuffix .res,$(filter %.cu.o,$^) $(filter $(BUILD)/tests/%,$^)) >$@.tmp && mv $@.tmp $@
+nvcc-flags:	## print the nvcc flags of the CUDA build (tests probe them)
+	@echo $(NVCC) $(NVCCFLAGS)
 
 emu:	## build the tools and CUDA tests with the emulated CUDA backend into build/emu (bin/, tests/)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/emu BINDIR=$(BUILD)/emu/bin CUDA=0 EMU=1 emu-tree

@@ -1,7 +1,10 @@
 /*
  * ds-embed - TOKENS -> HIDDEN: each token id becomes its row of
  * model.embed_tokens, as f32, with aux 0 (no decoder layer applied yet).
- * Everything but TOKENS passes through in order.
+ * Everything but TOKENS passes through in order.  A TOKENS frame whose
+ * positions leave the model's context is refused from its header; a long
+ * one is written out in blocks of rows (fwdio.h), so memory does not grow
+ * with it.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -41,8 +44,9 @@ int main(int argc, char **argv)
 {
 	struct ds_model_want want = { 0, 0, DS_PART_EMBED, NULL, NULL };
 	struct ds_error err = { 0 };
+	struct ds_fwdio_limits lim = { 1u << DS_KIND_TOKENS, 0, 0 };
 	struct ds_model m;
-	struct ds_frame f, out;
+	struct ds_frame f;
 	struct ds_reader r;
 	struct ds_writer w;
 	const char *name;
@@ -59,10 +63,13 @@ int main(int argc, char **argv)
 	if ((rc = ds_model_open(&m, opt.model, &want, &err)))
 		ds_die(rc, "%s: %s", opt.model, err.msg);
 	ds_reader_init(&r, in, name);
+	lim.D = m.D;
+	lim.max_pos = m.cfg.max_position_embeddings;
+	r.admit = ds_fwdio_admit;
+	r.admit_ctx = &lim;
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
 	ds_frame_init(&f);
-	ds_frame_init(&out);
 	while ((rc = ds_read_frame(&r, &f, &err)) == 1) {
 		const int32_t *ids;
 		long n;
@@ -73,23 +80,17 @@ int main(int argc, char **argv)
 		}
 		if (ds_fwdio_tokens(&f, &ids, &n, &err))
 			ds_tool_die_frame(&r, &err);
-		if ((size_t)n * (size_t)m.D > cap) {
-			cap = (size_t)n * (size_t)m.D;
-			rows = ds_xrealloc(rows, (cap ? cap : 1) * sizeof(float));
-		}
-		if (ds_embed_rows(&m.embed, ids, n, rows, &err))
+		if (ds_embed_check(&m.embed, ids, n, &err))
 			ds_die(err.code, "%s: frame %" PRIu64 ": seq %" PRIu64 ": %s", name, r.index - 1, f.seq, err.msg);
 		if (opt.pass_tokens)
 			ds_tool_write(&w, &f);
-		if (ds_fwdio_put_hidden(&out, rows, n, m.D, f.seq, f.pos, 0, f.flags))
-			ds_die(EX_DATAERR, "%s: frame %" PRIu64 ": too many rows for one frame", name, r.index - 1);
-		ds_tool_write(&w, &out);
+		if (ds_fwdio_embed(&w, &m.embed, &f, &rows, &cap, &err))
+			ds_die_error(&err);
 	}
 	if (rc != 0)
 		ds_die_error(&err);
 	free(rows);
 	ds_frame_release(&f);
-	ds_frame_release(&out);
 	ds_model_release(&m);
 	ds_tool_finish(in);
 	return 0;

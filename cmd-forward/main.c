@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 	struct ds_error err = { 0 };
 	struct ds_hidden_batch batch;
 	struct ds_fwd_stage st;
+	struct ds_fwdio_limits lim;
 	struct ds_mtp_join join;
 	struct ds_backend *b;
 	struct ds_model m;
@@ -146,6 +147,11 @@ int main(int argc, char **argv)
 	ds_hidden_batch_init(&batch, m.D, opt.rows);
 	ds_mtp_join_init(&join, m.D);
 	ds_reader_init(&r, in, name);
+	/* frames it consumes are checked from their header, before their payload is read */
+	lim = (struct ds_fwdio_limits){ 1u << DS_KIND_HIDDEN | (opt.mtp ? 1u << DS_KIND_TOKENS : 0), m.D,
+					m.cfg.max_position_embeddings };
+	r.admit = ds_fwdio_admit;
+	r.admit_ctx = &lim;
 	ds_writer_init(&w, stdout, "stdout");
 	w.digest = !opt.no_digest;
 	ds_frame_init(&f);

@@ -126,12 +126,20 @@ static void check_frame(struct checker *c, const uint8_t want[DS_DIGEST_SIZE], u
 	c->unreadable++;
 }
 
-/* undo b2sum's escapes in place; 0 when the text is not a valid escape */
+static int hexdigit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* undo sum_escape's escapes in place (b2sum's \\, \n, \r and our \xHH);
+ * 0 when the text is not a valid escape or would hold a NUL */
 static int unescape(char *s)
 {
 	char *w = s;
 
 	for (; *s; s++) {
+		int hi, lo;
+
 		if (*s != '\\') {
 			*w++ = *s;
 			continue;
@@ -143,6 +151,8 @@ static int unescape(char *s)
 			*w++ = '\n';
 		else if (*s == 'r')
 			*w++ = '\r';
+		else if (*s == 'x' && (hi = hexdigit(s[1])) >= 0 && (lo = hexdigit(s[2])) >= 0 && (hi || lo))
+			*w++ = (char)(hi << 4 | lo), s += 2;
 		else
 			return 0;
 	}
@@ -161,6 +171,13 @@ static void check_line(struct checker *c, char *line)
 		line[--len] = 0;
 	if (!len)
 		return;
+	if (!strncmp(line, "\\# model ", 9)) {	/* a model path that needed escapes */
+		if (!unescape(line + 9)) {
+			c->malformed++;
+			return;
+		}
+		memmove(line, line + 1, strlen(line));
+	}
 	if (line[0] == '#') {
 		if (!strncmp(line, "# model ", 8) && !c->o->model) {
 			close_model(c);
@@ -187,17 +204,32 @@ static void check_line(struct checker *c, char *line)
 		return;
 	}
 	c->good++;
+	/* tensor names come escaped like file names: undo that first */
+	if (escaped && (!strncmp(what, "tensor ", 7) || !strcmp(what, "model"))) {
+		if (!unescape(what)) {
+			c->malformed++;
+			c->good--;
+			return;
+		}
+		escaped = 0;
+	}
 	if (!escaped && !strncmp(what, "tensor ", 7)) {
+		int esc;
+		char *e = sum_escape(what, 1, &esc), *shown = ds_xmalloc(strlen(e) + 2);
 		long i;
+
+		sprintf(shown, "%s%s", esc ? "\\" : "", e);	/* as --tensors writes it */
 		need_model(c);
 		i = ds_checkpoint_index(&c->ck, what + 7);
 		if (i < 0) {
-			ds_warn("tensor '%s' is not in '%s'", what + 7, c->model_path);
-			printf("%s: FAILED open or read\n", what);
+			ds_warn("tensor '%s' is not in '%s'", e + 7, c->model_path);
+			printf("%s: FAILED open or read\n", shown);
 			c->unreadable++;
 		} else {
-			verdict(c, what, !sodium_memcmp(c->digests[i], want, DS_DIGEST_SIZE));
+			verdict(c, shown, !sodium_memcmp(c->digests[i], want, DS_DIGEST_SIZE));
 		}
+		free(e);
+		free(shown);
 	} else if (!escaped && !strcmp(what, "model")) {
 		need_model(c);
 		verdict(c, what, !sodium_memcmp(c->model, want, DS_DIGEST_SIZE));

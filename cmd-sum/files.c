@@ -16,27 +16,38 @@
 
 #include "checksum.h"
 #include "ckdigest.h"
+#include "config.h"
+#include "modelinfo.h"
 #include "cli.h"
 #include "safetensors.h"
 #include "stream.h"
 #include "sum.h"
 
-int sum_escape(const char *name, char *out, size_t cap)
+char *sum_escape(const char *name, int controls, int *escaped)
 {
-	size_t n = 0;
-	int esc = 0;
+	const unsigned char *s = (const unsigned char *)name;
+	char *out = ds_xmalloc(4 * strlen(name) + 1), *w = out;
 
-	for (const char *s = name; *s && n + 3 < cap; s++) {
+	*escaped = 0;
+	for (; *s; s++) {
+		/* C1 controls are U+0080..U+009F, C2 80..C2 9F in UTF-8 */
+		int c1 = controls && s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F;
+
 		if (*s == '\\' || *s == '\n' || *s == '\r') {
-			out[n++] = '\\';
-			out[n++] = *s == '\\' ? '\\' : *s == '\n' ? 'n' : 'r';
-			esc = 1;
+			*w++ = '\\';
+			*w++ = *s == '\\' ? '\\' : *s == '\n' ? 'n' : 'r';
+			*escaped = 1;
+		} else if (controls && (*s < 0x20 || *s == 0x7F || c1)) {
+			w += sprintf(w, "\\x%02x", s[0]);
+			if (c1)
+				w += sprintf(w, "\\x%02x", *++s);
+			*escaped = 1;
 		} else {
-			out[n++] = *s;
+			*w++ = (char)*s;
 		}
 	}
-	out[n] = 0;
-	return esc;
+	*w = 0;
+	return out;
 }
 
 /* stdin with up to 4 bytes already taken put back in front */
@@ -150,8 +161,8 @@ int sum_files(const struct sum_opts *o, char **paths, int n)
 	for (int i = 0; i < n; i++) {
 		struct ds_error err = { 0 };
 		uint8_t d[DS_DIGEST_SIZE];
-		char hex[DS_DIGEST_HEX], esc[8192];
-		int frames, rc;
+		char hex[DS_DIGEST_HEX], *esc;
+		int frames, rc, escaped;
 		FILE *fp = sum_open_input(paths[i], &frames, o);
 
 		if (!fp) {
@@ -163,10 +174,9 @@ int sum_files(const struct sum_opts *o, char **paths, int n)
 			rc = sum_frames(fp, paths[i]);
 		} else if (!(rc = ds_hash_stream(fp, paths[i], d, &err))) {
 			ds_digest_hex(d, hex);
-			if (sum_escape(paths[i], esc, sizeof(esc)))
-				printf("\\%s  %s\n", hex, esc);
-			else
-				printf("%s  %s\n", hex, paths[i]);
+			esc = sum_escape(paths[i], 0, &escaped);
+			printf("%s%s  %s\n", escaped ? "\\" : "", hex, esc);
+			free(esc);
 		} else {
 			ds_warn("%s", err.msg);
 		}
@@ -180,27 +190,60 @@ int sum_files(const struct sum_opts *o, char **paths, int n)
 	return status;
 }
 
+/* With a config.json beside it, say which tensors it leaves unused or
+ * lacks (warnings: the digests are right either way). */
+static void against_config(const char *path, const struct ds_checkpoint *ck)
+{
+	struct ds_error err = { 0 };
+	struct ds_config c;
+	struct ds_modelinfo mi;
+	struct ds_ckcheck chk;
+	char *cfg = ds_xmalloc(strlen(ck->dir) + sizeof("/config.json"));
+
+	sprintf(cfg, "%s/config.json", ck->dir);
+	if (!access(cfg, F_OK)) {
+		if (ds_config_load(&c, cfg, &err) || ds_modelinfo_init(&mi, &c, &err)) {
+			ds_warn("%s: not compared with its config: %s", path, err.msg);
+		} else {
+			if (!ds_ckcheck_run(&chk, &mi, ck, &err)) {
+				ds_ckcheck_report(&chk, path, ds_warn);
+				ds_ckcheck_release(&chk);
+			}
+			ds_modelinfo_release(&mi);
+		}
+	}
+	free(cfg);
+}
+
 int sum_tensors(const struct sum_opts *o, char **paths, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct ds_error err = { 0 };
 		struct ds_checkpoint ck;
 		uint8_t (*d)[DS_DIGEST_SIZE], model[DS_DIGEST_SIZE];
-		char hex[DS_DIGEST_HEX];
+		char hex[DS_DIGEST_HEX], *esc;
+		int escaped;
 
 		if (ds_checkpoint_open(&ck, paths[i], &err))
 			ds_die_error(&err);
 		d = ds_xcalloc(ck.ntensors + 1, sizeof(*d));
 		ds_ckdigest_tensors(&ck, (int)o->threads, d);
-		printf("# model %s\n", paths[i]);
+		esc = sum_escape(paths[i], 1, &escaped);
+		printf("%s# model %s\n", escaped ? "\\" : "", esc);
+		free(esc);
 		for (size_t k = 0; k < ck.ntensors; k++) {
 			ds_digest_hex(d[k], hex);
-			printf("%s  tensor %s\n", hex, ck.sorted[k]->name);
+			esc = sum_escape(ck.sorted[k]->name, 1, &escaped);
+			printf("%s%s  tensor %s\n", escaped ? "\\" : "", hex, esc);
+			free(esc);
 		}
 		ds_ckdigest_model(&ck, (const uint8_t (*)[DS_DIGEST_SIZE])d, model);
 		ds_digest_hex(model, hex);
 		printf("%s  model\n", hex);
 		free(d);
+		if (fflush(stdout))
+			ds_die(EX_IOERR, "write error: %m");
+		against_config(paths[i], &ck);
 		ds_checkpoint_release(&ck);
 		if (fflush(stdout))
 			ds_die(EX_IOERR, "write error: %m");

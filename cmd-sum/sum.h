@@ -34,7 +34,11 @@ struct ds_reader;
 struct ds_frame;
 int sum_next_frame(struct ds_reader *r, struct ds_frame *f, unsigned char digest[32], char *what,
 		   size_t cap);
-/* name with b2sum's escapes (\\, \n, \r); returns 1 when any was needed */
-int sum_escape(const char *name, char *out, size_t cap);
+/* name with b2sum's escapes (\\, \n, \r), malloc'd; *escaped says whether
+ * any was needed (the line then starts with a backslash).  With controls,
+ * for tensor names and model paths, which b2sum never reads back, the
+ * other control characters (C0, DEL, C1) become \xHH too, so a hostile
+ * name can neither break its manifest line nor reach a terminal raw. */
+char *sum_escape(const char *name, int controls, int *escaped);
 
 #endif

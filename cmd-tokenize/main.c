@@ -29,6 +29,7 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("generation-prompt", 0, &opt.generation_prompt, "chat: end with the assistant prompt (add_generation_prompt)"),
 	DS_OPT_CHOICE_("template", 0, &opt.template_, "NAME", "chat: use the built-in v3 or r1 template instead of recognising chat_template", templates),
 	DS_OPT_FLAG_("render", 0, &opt.render, "chat: print the rendered text instead of ids"),
+	DS_OPT_FLAG_("literal-content", 0, &opt.literal_content, "chat: encode the messages' text literally, so special-token text in it stays plain text"),
 	DS_OPT_INT_("chunk", 0, &opt.chunk, "BYTES", "encode long input in chunks of about BYTES (default 1048576; ids do not depend on it)", 64, 1 << 30),
 	DS_OPT_END_MARK
 };
@@ -38,7 +39,7 @@ static const struct ds_tool tool = {
 	"[-t FILE | -m DIR] [-f frames|text] [--bos | --no-bos] [--lossy] [FILE]\n"
 	"[-t FILE | -m DIR] --jsonl [--bos | --no-bos] [--lossy] [FILE]\n"
 	"[-t FILE | -m DIR] -d [-f frames|text] [--skip-special] [FILE]\n"
-	"[-t FILE | -m DIR] --chat [--generation-prompt] [--template v3|r1] [--render] [FILE]",
+	"[-t FILE | -m DIR] --chat [--generation-prompt] [--template v3|r1] [--render | --literal-content] [FILE]",
 	"Turn UTF-8 text into DeepSeek-V3 token ids (TOKENS frames by default) and back,\n"
 	"exactly as the model's Hugging Face tokenizer does.  Input is FILE or standard\n"
 	"input; the whole input is one text (encoded in bounded memory).",
@@ -53,8 +54,10 @@ static void check_options(void)
 		ds_usage_error("-d, --jsonl and --chat exclude each other");
 	if (opt.tokenizer && opt.model)
 		ds_usage_error("-t and -m exclude each other");
-	if ((opt.generation_prompt || opt.template_ >= 0 || opt.render) && !opt.chat)
-		ds_usage_error("--generation-prompt, --template and --render apply to --chat");
+	if ((opt.generation_prompt || opt.template_ >= 0 || opt.render || opt.literal_content) && !opt.chat)
+		ds_usage_error("--generation-prompt, --template, --render and --literal-content apply to --chat");
+	if (opt.render && opt.literal_content)
+		ds_usage_error("--literal-content changes ids, not text: it does not go with --render");
 	if (opt.chat && opt.bos >= 0)
 		ds_usage_error("--chat: the template writes BOS itself; --bos/--no-bos do not apply");
 	if (opt.skip_special && !opt.decode)

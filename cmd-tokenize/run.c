@@ -243,12 +243,14 @@ static int has_nul_escape(const char *s, size_t n)
 
 void tok_run_chat(struct tok_job *j)
 {
+	struct ds_chat_opts co = { j->o->generation_prompt, j->bos_text, 1 };
 	struct ds_error err = { 0 };
 	struct ds_ids ids = { 0 };
+	struct ds_chat_text ct;
 	struct emitter e;
-	char *in = NULL, *text, *owned;
+	char *in = NULL, *owned;
 	const char *s;
-	size_t len = 0, cap = 0, n, tlen;
+	size_t len = 0, cap = 0;
 	int rc;
 
 	while (!feof(j->in)) {
@@ -264,23 +266,31 @@ void tok_run_chat(struct tok_job *j)
 		free(in);
 		ds_die(EX_DATAERR, "%s: U+0000 in chat messages is not supported", j->in_name);
 	}
-	rc = ds_chat_render(j->tmpl, in ? in : "", len, j->o->generation_prompt, j->bos_text, &text, &tlen, &err);
+	/* the messages, not the rendering, are checked (or repaired): the
+	 * rendered text's literal ranges then stay where they are */
+	s = valid_text(j, in ? in : "", &len, &owned, j->in_name);
+	rc = ds_chat_render_text(j->tmpl, s, len, &co, &ct, &err);
+	free(owned);
 	free(in);
 	if (rc)
 		ds_die(err.code, "%s: %s", j->in_name, err.msg);
-	n = tlen;
-	s = valid_text(j, text, &n, &owned, j->in_name);
+	len = ct.len;	/* the template's own text (bos_token) may still need it */
+	s = valid_text(j, ct.text, &len, &owned, "the rendered chat");
+	if (owned && j->o->literal_content)
+		ds_die(EX_DATAERR, "the rendered chat is not valid UTF-8 outside the messages; --literal-content cannot repair it");
 	if (j->o->render) {
-		if (fwrite(s, 1, n, stdout) != n)
+		if (fwrite(s, 1, len, stdout) != len)
 			ds_die(EX_IOERR, "write error: %m");
 	} else {
-		if (ds_tokenizer_encode(j->tok, s, n, &ids, &err))
+		if (j->o->literal_content ? ds_tokenizer_encode_literal(j->tok, s, len, (const size_t (*)[2])ct.literal,
+									ct.nliteral, &ids, &err)
+					  : ds_tokenizer_encode(j->tok, s, len, &ids, &err))
 			ds_die_error(&err);
 		emit_init(&e, j->o->format);
 		emit(&e, &ids, 1);
 		emit_release(&e);
 	}
 	free(owned);
-	free(text);
+	ds_chat_text_release(&ct);
 	ds_ids_release(&ids);
 }

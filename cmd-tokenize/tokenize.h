@@ -24,6 +24,7 @@ struct tok_opts {
 	int generation_prompt;
 	int template_;		/* -1: recognise; else enum ds_chat_template */
 	int render;
+	int literal_content;	/* chat: message text never forms added tokens */
 	long chunk;		/* stream encoder chunk in bytes (tests use small ones) */
 };
 

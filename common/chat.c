@@ -46,6 +46,8 @@ const char *ds_chat_name(enum ds_chat_template which)
 struct out {
 	char *p;
 	size_t len, cap;
+	size_t (*lit)[2];	/* byte ranges written by put_lit */
+	size_t nlit, litcap;
 };
 
 static void put(struct out *o, const char *s)
@@ -58,6 +60,28 @@ static void put(struct out *o, const char *s)
 	}
 	memcpy(o->p + o->len, s, n + 1);
 	o->len += n;
+}
+
+/* Text that comes from the messages, not from the template: its range is
+ * recorded (joined to the previous one when they touch). */
+static void put_lit(struct out *o, const char *s)
+{
+	size_t at = o->len;
+
+	put(o, s);
+	if (o->len == at)
+		return;
+	if (o->nlit && o->lit[o->nlit - 1][1] == at) {
+		o->lit[o->nlit - 1][1] = o->len;
+		return;
+	}
+	if (o->nlit == o->litcap) {
+		o->litcap = o->litcap ? 2 * o->litcap : 16;
+		o->lit = ds_xrealloc(o->lit, o->litcap * sizeof(*o->lit));
+	}
+	o->lit[o->nlit][0] = at;
+	o->lit[o->nlit][1] = o->len;
+	o->nlit++;
 }
 
 struct ctx {
@@ -103,11 +127,11 @@ static int put_call(struct ctx *c, const cJSON *tool)
 		return ds_error_set(c->err, EX_DATAERR, "message %d: a tool call without a 'function' object", c->index);
 	if (need_str(c, fn, "name", &name) || need_str(c, fn, "arguments", &args))
 		return c->err->code;
-	put(&c->o, type);
+	put_lit(&c->o, type);
 	put(&c->o, "<｜tool▁sep｜>");
-	put(&c->o, name);
+	put_lit(&c->o, name);
 	put(&c->o, "\n```json\n");
-	put(&c->o, args);
+	put_lit(&c->o, args);
 	put(&c->o, "\n```<｜tool▁call▁end｜>");
 	return 0;
 }
@@ -139,7 +163,7 @@ static int tool_calls(struct ctx *c, struct flags *f, const cJSON *m, enum ds_ch
 			if (which == DS_CHAT_R1 && !is_none(m, "content")) {
 				if (need_str(c, m, "content", &content))
 					return c->err->code;
-				put(&c->o, content);
+				put_lit(&c->o, content);
 			}
 			put(&c->o, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>");
 			f->is_first = 1;
@@ -175,7 +199,7 @@ static int message(struct ctx *c, struct flags *f, const cJSON *m, enum ds_chat_
 		if (need_str(c, m, "content", &content))
 			return c->err->code;
 		put(&c->o, "<｜User｜>");
-		put(&c->o, content);
+		put_lit(&c->o, content);
 	}
 	if (!strcmp(role, "assistant")) {
 		int calls = which == DS_CHAT_V3 ? is_none(m, "content")
@@ -186,11 +210,11 @@ static int message(struct ctx *c, struct flags *f, const cJSON *m, enum ds_chat_
 			return c->err->code;
 		if (f->is_tool) {
 			put(&c->o, "<｜tool▁outputs▁end｜>");
-			put(&c->o, content);
+			put_lit(&c->o, content);
 			f->is_tool = 0;
 		} else {
 			put(&c->o, "<｜Assistant｜>");
-			put(&c->o, which == DS_CHAT_R1 ? after_think(content) : content);
+			put_lit(&c->o, which == DS_CHAT_R1 ? after_think(content) : content);
 		}
 		put(&c->o, "<｜end▁of▁sentence｜>");
 	}
@@ -205,13 +229,19 @@ static int message(struct ctx *c, struct flags *f, const cJSON *m, enum ds_chat_
 			put(&c->o, "\n");
 		}
 		put(&c->o, "<｜tool▁output▁begin｜>");
-		put(&c->o, content);
+		put_lit(&c->o, content);
 		put(&c->o, "<｜tool▁output▁end｜>");
 	}
 	return 0;
 }
 
-static int render(struct ctx *c, const cJSON *msgs, enum ds_chat_template which, int gen, const char *bos)
+static int known_role(const char *r)
+{
+	return !strcmp(r, "system") || !strcmp(r, "user") || !strcmp(r, "assistant") || !strcmp(r, "tool");
+}
+
+static int render(struct ctx *c, const cJSON *msgs, enum ds_chat_template which, int gen, const char *bos,
+		  int strict)
 {
 	struct flags f = { 0, 0, 1 };
 	const cJSON *m;
@@ -224,12 +254,18 @@ static int render(struct ctx *c, const cJSON *msgs, enum ds_chat_template which,
 		const char *content;
 		if (!cJSON_IsObject(m))
 			return ds_error_set(c->err, EX_DATAERR, "message %d is not an object", c->index);
+		if (strict && !known_role(role_of(m)))
+			return ds_error_set(c->err, EX_DATAERR,
+					    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "role"))
+						    ? "message %d: unknown role '%.64s' (system, user, assistant or tool)"
+						    : "message %d: no role%.0s (system, user, assistant or tool)",
+					    c->index, role_of(m));
 		if (!strcmp(role_of(m), "system")) {
 			if (need_str(c, m, "content", &content))
 				return c->err->code;
 			if (!first_sp)
 				put(&c->o, "\n\n");
-			put(&c->o, content);
+			put_lit(&c->o, content);
 			first_sp = 0;
 		}
 		c->index++;
@@ -247,16 +283,24 @@ static int render(struct ctx *c, const cJSON *msgs, enum ds_chat_template which,
 	return 0;
 }
 
-int ds_chat_render(enum ds_chat_template which, const char *json, size_t len, int gen,
-		   const char *bos, char **out, size_t *outlen, struct ds_error *err)
+int ds_chat_render_text(enum ds_chat_template which, const char *json, size_t len, const struct ds_chat_opts *o,
+			struct ds_chat_text *out, struct ds_error *err)
 {
-	cJSON *root = cJSON_ParseWithLength(json, len);
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	const cJSON *msgs = root;
-	struct ctx c = { { NULL, 0, 0 }, err, 0 };
+	struct ctx c = { { NULL, 0, 0, NULL, 0, 0 }, err, 0 };
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (!root)
 		return ds_error_set(err, EX_DATAERR, "messages: not valid JSON");
+	while (end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (end < json + len) {
+		cJSON_Delete(root);
+		return ds_error_set(err, EX_DATAERR, "messages: text after the JSON value (byte %zu)", (size_t)(end - json));
+	}
 	if (cJSON_IsObject(root))
 		msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
 	if (!cJSON_IsArray(msgs)) {
@@ -268,13 +312,38 @@ int ds_chat_render(enum ds_chat_template which, const char *json, size_t len, in
 		return ds_error_set(err, EX_CONFIG, "no built-in renderer for this chat template");
 	}
 	put(&c.o, "");
-	rc = render(&c, msgs, which, gen, bos);
+	rc = render(&c, msgs, which, o->add_generation_prompt, o->bos, o->strict_roles);
 	cJSON_Delete(root);
 	if (rc) {
 		free(c.o.p);
+		free(c.o.lit);
 		return rc;
 	}
-	*out = c.o.p;
-	*outlen = c.o.len;
+	out->text = c.o.p;
+	out->len = c.o.len;
+	out->literal = c.o.lit;
+	out->nliteral = c.o.nlit;
+	return 0;
+}
+
+void ds_chat_text_release(struct ds_chat_text *t)
+{
+	free(t->text);
+	free(t->literal);
+	memset(t, 0, sizeof(*t));
+}
+
+int ds_chat_render(enum ds_chat_template which, const char *json, size_t len, int gen,
+		   const char *bos, char **out, size_t *outlen, struct ds_error *err)
+{
+	struct ds_chat_opts o = { gen, bos, 0 };
+	struct ds_chat_text t;
+	int rc = ds_chat_render_text(which, json, len, &o, &t, err);
+
+	if (rc)
+		return rc;
+	free(t.literal);
+	*out = t.text;
+	*outlen = t.len;
 	return 0;
 }

@@ -9,7 +9,8 @@
  *               last "</think>"; tool calls keyed on 'tool_calls' in message)
  * Their quirks are reproduced, not fixed: the "first tool call" and "first
  * tool output" flags are never reset between messages, unknown roles are
- * ignored, a missing tool_calls list renders nothing.  Where Jinja would
+ * ignored (unless strict_roles refuses them), a missing tool_calls list
+ * renders nothing.  Text after the JSON value is refused (EX_DATAERR).  Where Jinja would
  * raise (a string + null or + a number, iterating null) rendering fails with
  * EX_DATAERR and a message naming the message index.  A template is
  * recognised by the BLAKE2b-256 digest of its text; anything else is
@@ -45,5 +46,28 @@ const char *ds_chat_name(enum ds_chat_template which);
 int ds_chat_render(enum ds_chat_template which, const char *messages_json, size_t len,
 		   int add_generation_prompt, const char *bos, char **out, size_t *outlen,
 		   struct ds_error *err);
+
+/*
+ * The same, with options, and saying which bytes of the text came from the
+ * messages (contents, tool call names and arguments) rather than from the
+ * template: literal[i] = [begin, end) byte ranges, ascending, apart.  A
+ * front end that must not let a user write a role marker encodes those
+ * ranges with ds_tokenizer_encode_literal().  The struct owns both arrays
+ * (ds_chat_text_release frees them).
+ */
+struct ds_chat_opts {
+	int add_generation_prompt;
+	const char *bos;	/* NULL: none */
+	int strict_roles;	/* refuse roles other than system, user, assistant, tool */
+};
+struct ds_chat_text {
+	char *text;		/* NUL-terminated */
+	size_t len;
+	size_t (*literal)[2];
+	size_t nliteral;
+};
+int ds_chat_render_text(enum ds_chat_template which, const char *messages_json, size_t len,
+			const struct ds_chat_opts *o, struct ds_chat_text *out, struct ds_error *err);
+void ds_chat_text_release(struct ds_chat_text *t);
 
 #endif

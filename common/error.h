@@ -5,6 +5,8 @@
  * with a sysexits(3) code and one message line (git style: lower case, no
  * full stop, the subject quoted, the file and frame or byte offset named) and
  * return that code.  Only a tool decides to die, through ds_die() in cli.h.
+ * Control characters in a message (a name quoted from a hostile file) are
+ * written as \xHH, so a message stays one line and is safe on a terminal.
  */
 #ifndef DS_ERROR_H
 #define DS_ERROR_H

@@ -7,24 +7,22 @@
 #include <sysexits.h>
 
 #include "fwdio.h"
+#include "model.h"
 
 #define SEQ(f) ((unsigned long long)(f)->seq)
 
-int ds_fwdio_tokens(const struct ds_frame *f, const int32_t **ids, long *n, struct ds_error *err)
+/* the header checks of a TOKENS frame */
+static int tokens_shape(const struct ds_frame *f, struct ds_error *err)
 {
 	if (f->kind != DS_KIND_TOKENS || f->dtype != DS_I32 || f->ndim != 1)
 		return ds_error_set(err, EX_DATAERR, "TOKENS frame of seq %llu must be i32 with one dimension (is %s, %d dims)",
 				    SEQ(f), ds_dtype_short(f->dtype), f->ndim);
-	*ids = f->data;
-	*n = (long)f->shape[0];
 	return 0;
 }
 
-int ds_fwdio_hidden(const struct ds_frame *f, long D, float **buf, size_t *cap, long at, struct ds_error *err)
+/* the header checks of a HIDDEN frame of width D */
+static int hidden_shape(const struct ds_frame *f, long D, struct ds_error *err)
 {
-	size_t need;
-	long T;
-
 	if (f->kind != DS_KIND_HIDDEN || f->ndim != 2)
 		return ds_error_set(err, EX_DATAERR, "HIDDEN frame of seq %llu must have 2 dimensions [T, D] (has %d)",
 				    SEQ(f), f->ndim);
@@ -34,6 +32,92 @@ int ds_fwdio_hidden(const struct ds_frame *f, long D, float **buf, size_t *cap, 
 	if (f->dtype != DS_F32 && f->dtype != DS_BF16 && f->dtype != DS_F16)
 		return ds_error_set(err, EX_DATAERR, "HIDDEN frame of seq %llu has dtype %s (f32, bf16 or f16 expected)",
 				    SEQ(f), ds_dtype_short(f->dtype));
+	return 0;
+}
+
+int ds_fwdio_tokens(const struct ds_frame *f, const int32_t **ids, long *n, struct ds_error *err)
+{
+	int rc = tokens_shape(f, err);
+
+	if (rc)
+		return rc;
+	*ids = f->data;
+	*n = (long)f->shape[0];
+	return 0;
+}
+
+int ds_fwdio_admit(void *limits, const struct ds_frame *f, struct ds_error *err)
+{
+	const struct ds_fwdio_limits *l = limits;
+	uint64_t rows = f->ndim ? f->shape[0] : 1;
+	int rc;
+
+	if (f->kind >= 32 || !(l->kinds & (1u << f->kind)))
+		return 0;
+	if ((rc = f->kind == DS_KIND_TOKENS ? tokens_shape(f, err) : f->kind == DS_KIND_HIDDEN ? hidden_shape(f, l->D, err) : 0))
+		return rc;
+	if (f->pos > (uint64_t)l->max_pos || rows > (uint64_t)l->max_pos - f->pos)
+		return ds_error_set(err, EX_DATAERR,
+				    "%s frame of seq %llu: positions %llu..%llu go beyond the model's context (max_position_embeddings %ld)",
+				    ds_kind_name(f->kind), SEQ(f), (unsigned long long)f->pos,
+				    (unsigned long long)(f->pos + rows - 1), l->max_pos);
+	return 0;
+}
+
+/* rows per block of ds_fwdio_embed: about 4 MiB of f32 */
+#define EMBED_BLOCK_FLOATS ((size_t)1 << 20)
+
+int ds_fwdio_embed(struct ds_writer *w, const struct ds_mat *embed, const struct ds_frame *f, float **scratch,
+		   size_t *cap, struct ds_error *err)
+{
+	struct ds_frame out;
+	const int32_t *ids;
+	uint32_t dims[2];
+	long n, D = embed->cols, block;
+	int rc;
+
+	if ((rc = ds_fwdio_tokens(f, &ids, &n, err)) || (rc = ds_embed_check(embed, ids, n, err)))
+		return rc;
+	block = (long)(EMBED_BLOCK_FLOATS / (size_t)D);
+	if (block < 1)
+		block = 1;
+	if (block > n)
+		block = n;
+	if ((size_t)(block * D) > *cap) {
+		float *p = realloc(*scratch, (size_t)(block * D) * sizeof(float));
+		if (!p)
+			return ds_error_set(err, EX_OSERR, "out of memory for %ld embedding rows", block);
+		*scratch = p;
+		*cap = (size_t)(block * D);
+	}
+	ds_frame_init(&out);
+	dims[0] = (uint32_t)n;
+	dims[1] = (uint32_t)D;
+	if (ds_frame_set_shape(&out, DS_KIND_HIDDEN, DS_F32, 2, dims))
+		return ds_error_set(err, EX_DATAERR, "TOKENS frame of seq %llu: too many rows for one HIDDEN frame", SEQ(f));
+	out.seq = f->seq;
+	out.pos = f->pos;
+	out.aux = 0;
+	out.flags = f->flags;
+	if ((rc = ds_write_frame_begin(w, &out, err)))
+		return rc;
+	for (long r0 = 0; r0 < n; r0 += block) {
+		long nr = n - r0 < block ? n - r0 : block;
+		if ((rc = ds_embed_rows(embed, ids + r0, nr, *scratch, err)) ||
+		    (rc = ds_write_frame_part(w, *scratch, (size_t)(nr * D) * sizeof(float), err)))
+			return rc;
+	}
+	return ds_write_frame_end(w, err);
+}
+
+int ds_fwdio_hidden(const struct ds_frame *f, long D, float **buf, size_t *cap, long at, struct ds_error *err)
+{
+	size_t need;
+	long T;
+	int rc;
+
+	if ((rc = hidden_shape(f, D, err)))
+		return rc;
 	T = (long)f->shape[0];
 	if (T == 0)
 		return 0;

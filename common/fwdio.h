@@ -16,11 +16,38 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "mat.h"
 #include "error.h"
 #include "stream.h"
 
 /* A TOKENS frame: i32, one dimension.  *ids points into the frame. */
 int ds_fwdio_tokens(const struct ds_frame *f, const int32_t **ids, long *n, struct ds_error *err);
+
+/*
+ * What a stage can refuse from a frame's header alone, before its payload
+ * is read (a ds_reader admit hook; ctx is a struct ds_fwdio_limits): for
+ * the kinds in `kinds` (1 << DS_KIND_TOKENS, 1 << DS_KIND_HIDDEN), the
+ * dtype and dimensions (HIDDEN's width D), and positions pos .. pos+T-1
+ * inside the model's context (max_position_embeddings).  So an 8 MB TOKENS
+ * frame of 2M positions is refused as it is, not after ds-embed has
+ * allocated gigabytes for its rows.  Other kinds pass.
+ */
+struct ds_fwdio_limits {
+	unsigned kinds;
+	long D;			/* HIDDEN width */
+	long max_pos;		/* positions must stay below this */
+};
+int ds_fwdio_admit(void *limits, const struct ds_frame *f, struct ds_error *err);
+
+/*
+ * Write the HIDDEN frame of a TOKENS frame f (f32 [T, D] of embed's rows,
+ * same seq, pos and flags, aux 0) in blocks of rows, so memory stays at one
+ * block (*scratch, *cap floats, grown as needed) however long the frame
+ * is.  Every id is checked before the header goes out (EX_DATAERR naming
+ * the row); write errors are EX_IOERR.
+ */
+int ds_fwdio_embed(struct ds_writer *w, const struct ds_mat *embed, const struct ds_frame *f, float **scratch,
+		   size_t *cap, struct ds_error *err);
 /* A HIDDEN frame [T, D] in f32 or bf16 (f16 too), appended as f32 rows to
  * the growing buffer (*buf, *cap floats) at offset `at` rows. */
 int ds_fwdio_hidden(const struct ds_frame *f, long D, float **buf, size_t *cap, long at, struct ds_error *err);

@@ -437,47 +437,118 @@ int ds_mkmodel_config(const struct ds_mkmodel_opts *o, char **json, struct ds_co
 
 /* ---- files ---- */
 
-static int write_text(const char *dir, const char *name, const char *text, struct ds_error *err)
-{
-	char path[4096];
-	FILE *fp;
-	size_t n = strlen(text);
-	int bad;
+/*
+ * Every file goes in under NAME.partial and is renamed when complete;
+ * config.json comes last, so a directory without it is visibly incomplete
+ * and no tool loads it.  The files renamed so far are listed in `struct
+ * written`, and a failure removes them and the partial file, so a failed
+ * run leaves no checkpoint behind (a killed one leaves .partial files,
+ * which the next run into the directory removes).
+ */
+struct written {
+	char **paths;
+	int n;
+};
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "wb");
-	if (!fp)
-		return ds_error_set(err, EX_CANTCREAT, "cannot create '%s': %s", path, strerror(errno));
-	bad = fwrite(text, 1, n, fp) != n || fputc('\n', fp) == EOF;
-	if (fclose(fp) || bad)	/* closed once, whatever happened before */
-		return ds_error_set(err, EX_IOERR, "%s: write error", path);
+static int written_add(struct written *wr, const char *path, struct ds_error *err)
+{
+	char **p = realloc(wr->paths, (size_t)(wr->n + 1) * sizeof(*p));
+
+	if (!p)
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	wr->paths = p;
+	if (!(p[wr->n] = strdup(path)))
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	wr->n++;
 	return 0;
 }
 
-static int copy_file(const char *from, const char *dir, const char *name, struct ds_error *err)
+/* Remove what was written (failed) or only forget it (done). */
+static void written_release(struct written *wr, int remove)
 {
-	char path[4096], buf[65536];
+	for (int i = wr->n - 1; i >= 0; i--) {
+		if (remove)
+			unlink(wr->paths[i]);
+		free(wr->paths[i]);
+	}
+	free(wr->paths);
+	memset(wr, 0, sizeof(*wr));
+}
+
+/* Open dir/name.partial for writing; *final and *tmp get the two paths. */
+static FILE *open_partial(const char *dir, const char *name, char *final, char *tmp, size_t cap,
+			  struct ds_error *err)
+{
+	FILE *fp;
+
+	if (snprintf(final, cap, "%s/%s", dir, name) >= (int)cap ||
+	    snprintf(tmp, cap, "%s%s", final, DS_STW_PARTIAL) >= (int)cap) {
+		ds_error_set(err, EX_CANTCREAT, "output path too long");
+		return NULL;
+	}
+	fp = fopen(tmp, "wb");
+	if (!fp)
+		ds_error_set(err, EX_CANTCREAT, "cannot create '%s': %s", tmp, strerror(errno));
+	return fp;
+}
+
+/* Close fp (bad: a write already failed) and rename tmp to final, or
+ * remove tmp. */
+static int commit_partial(FILE *fp, int bad, const char *tmp, const char *final, struct written *wr,
+			  struct ds_error *err)
+{
+	int rc = 0;
+
+	if (fclose(fp) || bad)	/* closed once, whatever happened before */
+		rc = ds_error_set(err, EX_IOERR, "%s: write error", tmp);
+	else if (rename(tmp, final))
+		rc = ds_error_set(err, EX_IOERR, "cannot rename '%s' to '%s': %s", tmp, final, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	else
+		rc = written_add(wr, final, err);
+	return rc;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, struct written *wr,
+		      struct ds_error *err)
+{
+	char path[4096], tmp[4096];
+	size_t n = strlen(text);
+	FILE *fp = open_partial(dir, name, path, tmp, sizeof(path), err);
+
+	if (!fp)
+		return err->code;
+	return commit_partial(fp, fwrite(text, 1, n, fp) != n || fputc('\n', fp) == EOF, tmp, path, wr, err);
+}
+
+static int copy_file(const char *from, const char *dir, const char *name, struct written *wr,
+		     struct ds_error *err)
+{
+	char path[4096], tmp[4096], buf[65536];
 	FILE *in, *out;
 	size_t n;
-	int rc = 0, bad;
+	int rc, bad;
 
 	in = fopen(from, "rb");
 	if (!in)
 		return ds_error_set(err, EX_NOINPUT, "cannot open '%s': %s", from, strerror(errno));
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	out = fopen(path, "wb");
+	out = open_partial(dir, name, path, tmp, sizeof(path), err);
 	if (!out) {
 		fclose(in);
-		return ds_error_set(err, EX_CANTCREAT, "cannot create '%s': %s", path, strerror(errno));
+		return err->code;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
 		if (fwrite(buf, 1, n, out) != n)
 			break;
-	if (ferror(in))
-		rc = ds_error_set(err, EX_IOERR, "%s: read error", from);
+	if (ferror(in)) {
+		fclose(out);
+		unlink(tmp);
+		fclose(in);
+		return ds_error_set(err, EX_IOERR, "%s: read error", from);
+	}
 	bad = ferror(out);	/* asked before fclose frees the stream */
-	if (fclose(out) || bad)
-		rc = ds_error_set(err, EX_IOERR, "%s: write error", path);
+	rc = commit_partial(out, bad, tmp, path, wr, err);
 	fclose(in);
 	return rc;
 }
@@ -503,23 +574,44 @@ static int make_dir(const char *dir, struct ds_error *err)
 	return 0;
 }
 
-/* Remove a previous checkpoint's files, so no stale shard or single file
- * can shadow the new one. */
-static void remove_old(const char *dir)
+/* The names a checkpoint of ours consists of (tokenizer files aside). */
+static int ours(const char *name)
 {
-	DIR *d = opendir(dir);
+	return !strcmp(name, "config.json") || !strcmp(name, "model.safetensors") ||
+	       !strcmp(name, "model.safetensors.index.json") || !fnmatch("model-*-of-*.safetensors", name, 0);
+}
+
+/* Remove a previous checkpoint's files, so no stale shard or single file
+ * can shadow the new one, and the .partial files a killed run left.
+ * config.json goes first: from then on the directory is visibly not a
+ * checkpoint until the new config.json is renamed into place. */
+static int remove_old(const char *dir, struct ds_error *err)
+{
+	DIR *d;
 	struct dirent *e;
 	char path[4096];
+	size_t np = strlen(DS_STW_PARTIAL);
 
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (!strcmp(e->d_name, "model.safetensors") || !strcmp(e->d_name, "model.safetensors.index.json") ||
-		    !fnmatch("model-*-of-*.safetensors", e->d_name, 0)) {
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if (unlink(path) && errno != ENOENT)
+		return ds_error_set(err, EX_CANTCREAT, "cannot remove the old '%s': %s", path, strerror(errno));
+	if (!(d = opendir(dir)))
+		return ds_error_set(err, EX_CANTCREAT, "cannot read '%s': %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		char base[256];
+		int partial = n > np && !strcmp(e->d_name + n - np, DS_STW_PARTIAL) && n - np < sizeof(base);
+
+		if (partial)
+			snprintf(base, sizeof(base), "%.*s", (int)(n - np), e->d_name);
+		if (ours(e->d_name) ||
+		    (partial && (ours(base) || !strcmp(base, "tokenizer.json") || !strcmp(base, "tokenizer_config.json")))) {
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			unlink(path);
 		}
+	}
 	closedir(d);
+	return 0;
 }
 
 static void shard_name(const struct ds_mk_plan *p, int s, char *out, size_t cap)
@@ -535,7 +627,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp((*(const struct ds_mk_tensor *const *)a)->name, (*(const struct ds_mk_tensor *const *)b)->name);
 }
 
-static int write_index(const struct ds_mk_plan *p, const char *dir, struct ds_error *err)
+static int write_index(const struct ds_mk_plan *p, const char *dir, struct written *wr, struct ds_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *meta = cJSON_CreateObject(), *wm = cJSON_CreateObject();
 	const struct ds_mk_tensor **sorted = malloc((size_t)p->n * sizeof(*sorted));
@@ -560,7 +652,7 @@ static int write_index(const struct ds_mk_plan *p, const char *dir, struct ds_er
 		cJSON_Delete(wm);	/* not in root */
 	}
 	rc = oom ? ds_error_set(err, EX_OSERR, "out of memory")
-		 : write_text(dir, "model.safetensors.index.json", text, err);
+		 : write_text(dir, "model.safetensors.index.json", text, wr, err);
 	free(text);
 	free(sorted);
 	cJSON_Delete(meta);
@@ -777,6 +869,7 @@ int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *
 {
 	struct ds_config c;
 	struct ds_mk_plan p = { 0 };
+	struct written wr = { 0 };
 	struct gen g;
 	enum ds_dtype dt;
 	char *json = NULL;
@@ -790,21 +883,8 @@ int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *
 	if ((rc = ds_mkmodel_config(o, &json, &c, &dt, err)) || (rc = ds_mk_plan_build(&p, &c, dt, err)))
 		goto out;
 	ds_mk_plan_shard(&p, o->shard_size ? o->shard_size : (uint64_t)5 << 30);
-	if ((rc = make_dir(o->outdir, err)))
+	if ((rc = make_dir(o->outdir, err)) || (rc = remove_old(o->outdir, err)))
 		goto out;
-	remove_old(o->outdir);
-	if ((rc = write_text(o->outdir, "config.json", json, err)))
-		goto out;
-	if (o->tokenizer) {
-		char cfg[4096];
-		const char *slash = strrchr(o->tokenizer, '/');
-		if ((rc = copy_file(o->tokenizer, o->outdir, "tokenizer.json", err)))
-			goto out;
-		snprintf(cfg, sizeof(cfg), "%.*stokenizer_config.json",
-			 slash ? (int)(slash - o->tokenizer + 1) : 0, o->tokenizer);
-		if (!access(cfg, R_OK) && (rc = copy_file(cfg, o->outdir, "tokenizer_config.json", err)))
-			goto out;
-	}
 	g.p = &p;
 	g.seed = o->seed;
 	g.w = calloc((size_t)p.nshards, sizeof(*g.w));
@@ -824,9 +904,21 @@ int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *
 	if ((rc = generate_all(&g, (int)nthreads, o, err)))
 		goto out;
 	for (int s = 0; s < p.nshards; s++)
-		if ((rc = ds_stw_close(&g.w[s], err)))
+		if ((rc = ds_stw_close(&g.w[s], err)) || (rc = written_add(&wr, g.w[s].path, err)))
 			goto out;
-	if (p.nshards > 1 && (rc = write_index(&p, o->outdir, err)))
+	if (p.nshards > 1 && (rc = write_index(&p, o->outdir, &wr, err)))
+		goto out;
+	if (o->tokenizer) {
+		char cfg[4096];
+		const char *slash = strrchr(o->tokenizer, '/');
+		if ((rc = copy_file(o->tokenizer, o->outdir, "tokenizer.json", &wr, err)))
+			goto out;
+		snprintf(cfg, sizeof(cfg), "%.*stokenizer_config.json",
+			 slash ? (int)(slash - o->tokenizer + 1) : 0, o->tokenizer);
+		if (!access(cfg, R_OK) && (rc = copy_file(cfg, o->outdir, "tokenizer_config.json", &wr, err)))
+			goto out;
+	}
+	if ((rc = write_text(o->outdir, "config.json", json, &wr, err)))	/* last: now it loads */
 		goto out;
 	res->ntensors = p.n;
 	res->nshards = p.nshards;
@@ -835,7 +927,8 @@ int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *
 out:
 	if (g.w)
 		for (int s = 0; s < p.nshards; s++)
-			ds_stw_release(&g.w[s]);
+			ds_stw_release(&g.w[s]);	/* removes .partial files */
+	written_release(&wr, rc != 0);
 	free(g.w);
 	free(g.id);
 	free(g.jobs);

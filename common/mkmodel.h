@@ -107,7 +107,12 @@ struct ds_mkmodel_result {
 int ds_mkmodel_config(const struct ds_mkmodel_opts *o, char **json, struct ds_config *c,
 		      enum ds_dtype *dtype, struct ds_error *err);
 /* Write the whole checkpoint into o->outdir (created when missing; an
- * existing checkpoint's files there are replaced). */
+ * existing checkpoint's files there are removed first, config.json before
+ * the rest).  Every file is written as NAME.partial and renamed when
+ * complete, config.json last, so the directory holds a checkpoint that
+ * loads only once all of it is there; on failure what this call wrote is
+ * removed again.  A killed process leaves .partial files and no
+ * config.json; the next call into the directory removes them. */
 int ds_mkmodel_write(const struct ds_mkmodel_opts *o, struct ds_mkmodel_result *res,
 		     struct ds_error *err);
 

@@ -349,14 +349,22 @@ void ds_model_release(struct ds_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err)
+int ds_embed_check(const struct ds_mat *embed, const int32_t *ids, long n, struct ds_error *err)
 {
-	size_t esz = ds_dtype_size(embed->dtype);
-
 	for (long r = 0; r < n; r++)
 		if (ids[r] < 0 || ids[r] >= embed->rows)
 			return ds_error_set(err, EX_DATAERR, "token %ld: id %d is outside the vocabulary (0..%ld)", r,
 					    (int)ids[r], embed->rows - 1);
+	return 0;
+}
+
+int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err)
+{
+	size_t esz = ds_dtype_size(embed->dtype);
+	int rc = ds_embed_check(embed, ids, n, err);
+
+	if (rc)
+		return rc;
 	for (long r = 0; r < n; r++) {
 		const uint8_t *row = (const uint8_t *)embed->data + (size_t)ids[r] * (size_t)embed->ld * esz;
 

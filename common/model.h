@@ -110,6 +110,8 @@ void ds_model_release(struct ds_model *m);
 /* Whether main layer i is MoE. */
 int ds_model_layer_is_moe(const struct ds_model *m, long i);
 
+/* EX_DATAERR naming the first row whose id is outside [0, vocab_size). */
+int ds_embed_check(const struct ds_mat *embed, const int32_t *ids, long n, struct ds_error *err);
 /* Embedding rows: out[r] = embed[ids[r]] as f32.  EX_DATAERR naming the
  * row when an id is outside [0, vocab_size). */
 int ds_embed_rows(const struct ds_mat *embed, const int32_t *ids, long n, float *out, struct ds_error *err);

@@ -25,6 +25,8 @@
 #include "safetensors.h"
 #include "fileio.h"
 #include "json.h"
+#include "mapguard.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -105,6 +107,10 @@ static int parse_entry(const cJSON *e, struct ds_tensor_info *t, uint64_t *begin
 
 	if (!cJSON_IsObject(e))
 		return ds_error_set(err, EX_DATAERR, "%s: tensor '%s': entry is not an object", fname, name);
+	cJSON_ArrayForEach(d, e)	/* cJSON would take the first of two; the reference refuses */
+		if (cJSON_GetObjectItemCaseSensitive(e, d->string) != d)
+			return ds_error_set(err, EX_DATAERR, "%s: tensor '%s': field '%s' given twice", fname, name,
+					    d->string);
 	if (!dt || !cJSON_IsString(dt))
 		return ds_error_set(err, EX_DATAERR, "%s: tensor '%s': missing dtype", fname, name);
 	t->dtype = st_dtype(dt->valuestring);
@@ -205,6 +211,8 @@ static int parse_metadata(struct ds_st_file *f, const cJSON *m, char **at, struc
 	const cJSON *kv;
 	int n = 0;
 
+	if (cJSON_IsNull(m))
+		return 0;	/* the reference's Option: no metadata */
 	if (!cJSON_IsObject(m))
 		return ds_error_set(err, EX_DATAERR, "%s: __metadata__ is not an object", f->path);
 	cJSON_ArrayForEach(kv, m) {
@@ -220,6 +228,132 @@ static int parse_metadata(struct ds_st_file *f, const cJSON *m, char **at, struc
 	cJSON_ArrayForEach(kv, m) {
 		f->meta_keys[f->nmeta] = stash(at, kv->string);
 		f->meta_values[f->nmeta++] = stash(at, kv->valuestring);
+	}
+	return 0;
+}
+
+static int hex4(const char *s, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+		if (d > 15)
+			return -1;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+/* The length of a JSON number at s (RFC 8259's grammar: no leading zeros,
+ * '+' or bare '.'), 0 when s does not start with one. */
+static size_t json_number_len(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else {
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
+/*
+ * What the reference loader (the Rust safetensors crate: serde_json over
+ * str::from_utf8) refuses and cJSON would take: a header that is not valid
+ * UTF-8, a raw control character inside a string, an escaped surrogate
+ * that is not half of a pair, white space other than space, tab, CR and
+ * LF, a number outside JSON's grammar (01, 1., .5), and a fraction or
+ * exponent in a shape or data_offsets array (1.0, 1e3: not an integer to
+ * serde, though the same double to cJSON).  One thing more is
+ * refused here: a string holding U+0000 (\u0000), which the reference
+ * keeps but a C string cannot, so two different names could become one.
+ */
+static int check_header_text(const char *hdr, size_t n, const char *path, struct ds_error *err)
+{
+	size_t bad = ds_utf8_check((const uint8_t *)hdr, n), str0 = 0;
+	int in_str = 0, int_array = 0, key_int = 0;
+
+	if (bad != n)
+		return ds_error_set(err, EX_DATAERR, "%s: header is not valid UTF-8 (byte %zu)", path, bad + 8);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)hdr[i];
+		unsigned cp, lo;
+
+		if (c == '"') {
+			if (!in_str)
+				str0 = i + 1;
+			else	/* a string that may be the key of what follows */
+				key_int = (i - str0 == 5 && !memcmp(hdr + str0, "shape", 5)) ||
+					  (i - str0 == 12 && !memcmp(hdr + str0, "data_offsets", 12));
+			in_str = !in_str;
+			continue;
+		}
+		if (!in_str) {
+			size_t k;
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return ds_error_set(err, EX_DATAERR, "%s: a control character in the header (byte %zu)",
+						    path, i + 8);
+			if (c == '[')
+				int_array = key_int;
+			else if (c == ']')
+				int_array = 0;
+			if (c != ':' && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+				key_int = 0;
+			if (c != '-' && (c < '0' || c > '9'))
+				continue;
+			if (!(k = json_number_len(hdr + i, n - i)) ||
+			    (i + k < n && (hdr[i + k] == '.' || (hdr[i + k] >= '0' && hdr[i + k] <= '9'))))
+				return ds_error_set(err, EX_DATAERR, "%s: a malformed number in the header (byte %zu)",
+						    path, i + 8);
+			if (int_array && (memchr(hdr + i, '.', k) || memchr(hdr + i, 'e', k) || memchr(hdr + i, 'E', k)))
+				return ds_error_set(err, EX_DATAERR,
+						    "%s: a shape or offset that is not written as an integer (byte %zu)",
+						    path, i + 8);
+			i += k - 1;
+			continue;
+		}
+		if (c < 0x20)
+			return ds_error_set(err, EX_DATAERR, "%s: a control character inside a header string (byte %zu)",
+					    path, i + 8);
+		if (c != '\\')
+			continue;
+		if (++i >= n || hdr[i] != 'u')
+			continue;	/* a short escape: cJSON checks the letter */
+		if (i + 5 > n || hex4(hdr + i + 1, &cp))
+			return ds_error_set(err, EX_DATAERR, "%s: a bad \\u escape in the header (byte %zu)", path, i + 7);
+		if (cp == 0)
+			return ds_error_set(err, EX_DATAERR, "%s: a header string holds U+0000 (byte %zu)", path, i + 7);
+		if (cp >= 0xDC00 && cp <= 0xDFFF)
+			return ds_error_set(err, EX_DATAERR, "%s: a lone low surrogate \\u%04x in the header (byte %zu)",
+					    path, cp, i + 7);
+		if (cp >= 0xD800 && cp <= 0xDBFF &&
+		    (i + 11 > n || hdr[i + 5] != '\\' || hdr[i + 6] != 'u' || hex4(hdr + i + 7, &lo) || lo < 0xDC00 ||
+		     lo > 0xDFFF))
+			return ds_error_set(err, EX_DATAERR, "%s: a lone high surrogate \\u%04x in the header (byte %zu)",
+					    path, cp, i + 7);
+		i += cp >= 0xD800 && cp <= 0xDBFF ? 10 : 4;	/* past the pair */
 	}
 	return 0;
 }
@@ -250,6 +384,8 @@ static int parse_header(struct ds_st_file *f, struct ds_error *err)
 		return ds_error_set(err, EX_DATAERR, "%s: header is not a JSON object", f->path);
 	if (memchr(hdr, 0, hlen))
 		return ds_error_set(err, EX_DATAERR, "%s: header contains a NUL byte", f->path);
+	if ((rc = check_header_text(hdr, hlen, f->path, err)))
+		return rc;
 	/* a private NUL-terminated copy: cJSON never reads past it */
 	text = malloc(hlen + 1);
 	if (!text)
@@ -380,8 +516,15 @@ int ds_st_open(struct ds_st_file *f, const char *path, struct ds_error *err)
 	close(fd);
 	if (map == MAP_FAILED)
 		return ds_error_set(err, EX_IOERR, "cannot map '%s': %s", path, strerror(errno));
+	/* from here a read of a page the file no longer backs is an error
+	 * naming it (mapguard.h), the header's included */
+	if ((rc = ds_mapguard_add(map, (size_t)st.st_size, path, err))) {
+		munmap(map, (size_t)st.st_size);
+		return rc;
+	}
 	rc = ds_st_parse(f, map, (size_t)st.st_size, path, err);
 	if (rc) {
+		ds_mapguard_remove(map);
 		munmap(map, (size_t)st.st_size);
 		return rc;
 	}
@@ -391,8 +534,10 @@ int ds_st_open(struct ds_st_file *f, const char *path, struct ds_error *err)
 
 void ds_st_release(struct ds_st_file *f)
 {
-	if (f->mapped && f->map)
+	if (f->mapped && f->map) {
+		ds_mapguard_remove(f->map);
 		munmap((void *)f->map, f->size);
+	}
 	st_free(f);
 	memset(f, 0, sizeof(*f));
 }
@@ -455,63 +600,101 @@ static const struct ds_tensor_info *find_sorted(const struct ds_tensor_info *con
 	return hit ? *hit : NULL;
 }
 
-static int open_index(struct ds_checkpoint *ck, const char *index_path, struct ds_error *err)
+void ds_st_index_release(struct ds_st_index *ix)
 {
-	char *text = NULL, *path = NULL;
-	const char **shards = NULL;
-	cJSON *root = NULL, *wm, *e;
-	size_t len = 0, nshards = 0, k = 0;
-	int nmap = 0, rc;
+	for (size_t i = 0; i < ix->n; i++) {
+		free(ix->names[i]);
+		free(ix->shards[i]);
+	}
+	free(ix->names);
+	free(ix->shards);
+	free(ix->files);
+	memset(ix, 0, sizeof(*ix));
+}
 
-	if ((rc = ds_read_file(index_path, INDEX_MAX, EX_DATAERR, &text, &len, err)))
-		return rc;
-	root = ds_json_parse_all(text, len);
+int ds_st_index_parse(struct ds_st_index *ix, const char *text, size_t len, const char *name, struct ds_error *err)
+{
+	cJSON *root = ds_json_parse_all(text, len), *wm, *e;
+	size_t k = 0, n = 0;
+	int rc = 0;
+
+	memset(ix, 0, sizeof(*ix));
 	if (!root || !cJSON_IsObject(root)) {
-		rc = ds_error_set(err, EX_DATAERR, "%s: not a JSON object", index_path);
+		rc = ds_error_set(err, EX_DATAERR, "%s: not a JSON object", name);
 		goto out;
 	}
 	wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
 	if (!wm || !cJSON_IsObject(wm)) {
-		rc = ds_error_set(err, EX_DATAERR, "%s: 'weight_map' is missing or not an object", index_path);
+		rc = ds_error_set(err, EX_DATAERR, "%s: 'weight_map' is missing or not an object", name);
 		goto out;
 	}
 	cJSON_ArrayForEach(e, wm) {
 		if (!cJSON_IsString(e)) {
-			rc = ds_error_set(err, EX_DATAERR, "%s: weight_map['%s'] is not a string", index_path,
-					  e->string);
+			rc = ds_error_set(err, EX_DATAERR, "%s: weight_map['%s'] is not a string", name, e->string);
 			goto out;
 		}
 		if (!safe_relpath(e->valuestring)) {
 			rc = ds_error_set(err, EX_DATAERR,
 					  "%s: weight_map['%s'] = '%.200s' is not a path inside the model directory",
-					  index_path, e->string, e->valuestring);
+					  name, e->string, e->valuestring);
 			goto out;
 		}
-		nmap++;
+		n++;
 	}
-	if (!nmap) {
-		rc = ds_error_set(err, EX_DATAERR, "%s: weight_map is empty", index_path);
+	if (!n) {
+		rc = ds_error_set(err, EX_DATAERR, "%s: weight_map is empty", name);
 		goto out;
 	}
-	/* distinct shard names, sorted */
-	shards = malloc((size_t)nmap * sizeof(*shards));
-	if (!shards) {
+	ix->names = calloc(n, sizeof(*ix->names));
+	ix->shards = calloc(n, sizeof(*ix->shards));
+	ix->files = malloc(n * sizeof(*ix->files));
+	if (!ix->names || !ix->shards || !ix->files) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	cJSON_ArrayForEach(e, wm)
-		shards[k++] = e->valuestring;
-	qsort(shards, k, sizeof(*shards), cmp_str);
-	for (size_t i = 0; i < k; i++)
-		if (!nshards || strcmp(shards[nshards - 1], shards[i]))
-			shards[nshards++] = shards[i];
-	ck->files = calloc(nshards, sizeof(*ck->files));
+	ix->n = n;	/* from here release frees n entries */
+	cJSON_ArrayForEach(e, wm) {
+		ix->names[k] = strdup(e->string);
+		ix->shards[k] = strdup(e->valuestring);
+		if (!ix->names[k] || !ix->shards[k]) {
+			rc = ds_error_set(err, EX_OSERR, "out of memory");
+			goto out;
+		}
+		ix->files[k] = ix->shards[k];
+		k++;
+	}
+	/* distinct shard names, sorted */
+	qsort(ix->files, ix->n, sizeof(*ix->files), cmp_str);
+	for (size_t i = 0; i < ix->n; i++)
+		if (!ix->nfiles || strcmp(ix->files[ix->nfiles - 1], ix->files[i]))
+			ix->files[ix->nfiles++] = ix->files[i];
+out:
+	cJSON_Delete(root);
+	if (rc)
+		ds_st_index_release(ix);
+	return rc;
+}
+
+static int open_index(struct ds_checkpoint *ck, const char *index_path, struct ds_error *err)
+{
+	struct ds_st_index ix;
+	char *text = NULL, *path = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ds_read_file(index_path, INDEX_MAX, EX_DATAERR, &text, &len, err)))
+		return rc;
+	rc = ds_st_index_parse(&ix, text, len, index_path, err);
+	free(text);
+	if (rc)
+		return rc;
+	ck->files = calloc(ix.nfiles, sizeof(*ck->files));
 	if (!ck->files) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nshards; i++) {
-		path = join(ck->dir, shards[i]);
+	for (size_t i = 0; i < ix.nfiles; i++) {
+		path = join(ck->dir, ix.files[i]);
 		if (!path) {
 			rc = ds_error_set(err, EX_OSERR, "out of memory");
 			goto out;
@@ -527,19 +710,19 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 		free(path);
 		path = NULL;
 	}
-	ck->sorted = malloc((size_t)nmap * sizeof(*ck->sorted));
+	ck->sorted = malloc(ix.n * sizeof(*ck->sorted));
 	if (!ck->sorted) {
 		rc = ds_error_set(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	cJSON_ArrayForEach(e, wm) {
-		const char **sh = bsearch(&e->valuestring, shards, nshards, sizeof(*shards), cmp_str);
-		const struct ds_st_file *f = &ck->files[sh - shards];
-		const struct ds_tensor_info *found = find_sorted(f->sorted, (size_t)f->ntensors, e->string);
+	for (size_t i = 0; i < ix.n; i++) {
+		char **sh = bsearch(&ix.shards[i], ix.files, ix.nfiles, sizeof(*ix.files), cmp_str);
+		const struct ds_st_file *f = &ck->files[sh - ix.files];
+		const struct ds_tensor_info *found = find_sorted(f->sorted, (size_t)f->ntensors, ix.names[i]);
 
 		if (!found) {
 			rc = ds_error_set(err, EX_DATAERR, "%s: tensor '%s' is mapped to '%s' but absent from it",
-					  index_path, e->string, e->valuestring);
+					  index_path, ix.names[i], ix.shards[i]);
 			goto out;
 		}
 		ck->sorted[ck->ntensors++] = found;
@@ -554,9 +737,7 @@ static int open_index(struct ds_checkpoint *ck, const char *index_path, struct d
 	rc = 0;
 out:
 	free(path);
-	free(shards);
-	cJSON_Delete(root);
-	free(text);
+	ds_st_index_release(&ix);
 	return rc;
 }
 

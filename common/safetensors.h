@@ -7,7 +7,11 @@
  * mapping; nothing is converted or copied.
  *
  * Validation is complete before any view is handed out: the header must be
- * a JSON object within the file; every entry has a known dtype, a shape of
+ * a JSON object within the file, valid UTF-8 and JSON as strictly as the
+ * reference loader (the Rust safetensors crate) reads it - no raw control
+ * characters in strings, no lone surrogate escapes, no 01 or 1.0 where an
+ * integer goes, no field twice in an entry - and hold no U+0000 (which the
+ * reference keeps but a C string cannot); every entry has a known dtype, a shape of
  * non-negative integers whose byte size matches its offsets, offsets inside
  * the data section, sorted without overlap or holes; names are unique;
  * __metadata__ holds only strings.  An index must name shards inside the
@@ -23,7 +27,10 @@
  * tensor present in a shard but not mapped to it is ignored (invisible).
  * ck->ntensors counts the visible tensors; ck->sorted holds them by name.
  * Failures return EX_DATAERR (65; EX_NOINPUT 66 for a missing file) with a
- * message naming the file and the problem.
+ * message naming the file and the problem.  A mapped file that later stops
+ * backing its mapping (truncated, unreadable) is caught by mapguard.h: the
+ * read that faults ends the process with 74 and a message naming the file
+ * and byte.
  */
 #ifndef DS_SAFETENSORS_H
 #define DS_SAFETENSORS_H
@@ -72,6 +79,19 @@ void ds_st_release(struct ds_st_file *f);
  * it (HF's writer, and ds-mkmodel's, order tensors so that it holds); read
  * through memcpy or check this before casting. */
 int ds_st_aligned(const struct ds_tensor_info *t);
+
+/* model.safetensors.index.json's weight_map, validated (every value a
+ * string naming a path inside the directory, at least one entry) but no
+ * file opened: names[i] lives in shards[i], in the file's order; files[]
+ * are the distinct shards, sorted (pointers into shards[]).  Owns all of
+ * it (ds_st_index_release). */
+struct ds_st_index {
+	size_t n, nfiles;
+	char **names, **shards, **files;
+};
+int ds_st_index_parse(struct ds_st_index *ix, const char *text, size_t len, const char *name,
+		      struct ds_error *err);
+void ds_st_index_release(struct ds_st_index *ix);
 
 struct ds_checkpoint {
 	char *dir;

@@ -94,9 +94,17 @@ int ds_frame_setup(struct ds_frame *f, enum ds_kind kind, enum ds_dtype dtype,
 {
 	uint64_t nbytes;
 
-	if (payload_size(dtype, ndim, dims, &nbytes))
+	if (payload_size(dtype, ndim, dims, &nbytes) || reserve(f, (size_t)nbytes))
 		return -1;
-	if (reserve(f, (size_t)nbytes))
+	return ds_frame_set_shape(f, kind, dtype, ndim, dims);
+}
+
+int ds_frame_set_shape(struct ds_frame *f, enum ds_kind kind, enum ds_dtype dtype,
+		       int ndim, const uint32_t *dims)
+{
+	uint64_t nbytes;
+
+	if (payload_size(dtype, ndim, dims, &nbytes))
 		return -1;
 	f->kind = kind;
 	f->dtype = dtype;
@@ -272,6 +280,13 @@ int ds_read_frame(struct ds_reader *r, struct ds_frame *f, struct ds_error *err)
 	if (ds_header_decode(f, h, err))
 		return ds_error_prefix(err, "%s: frame %" PRIu64 " at byte %" PRIu64, r->name, idx,
 				       r->offset - got);
+	if (r->admit) {
+		int rc = r->admit(r->admit_ctx, f, err);
+		if (rc) {
+			err->code = rc;
+			return ds_error_prefix(err, "%s: frame %" PRIu64, r->name, idx);
+		}
+	}
 	/* grow as data arrives: at most 64 MiB beyond what was actually read */
 	want = f->nbytes;
 	done = 0;
@@ -334,4 +349,84 @@ int ds_write_frame(struct ds_writer *w, const struct ds_frame *f, struct ds_erro
 ioerr:
 	return ds_error_set(err, EX_IOERR, "%s: cannot write frame %" PRIu64 ": %s",
 			    w->name, w->index, strerror(errno));
+}
+
+_Static_assert(sizeof(crypto_generichash_state) <= sizeof(((struct ds_writer *)0)->part_state),
+	       "ds_writer.part_state is too small for crypto_generichash_state");
+
+/* The digest state lives in the writer as bytes (libsodium aligns its
+ * struct to 64, which a malloc'd writer would not be): each step works on
+ * an aligned copy. */
+static void part_hash(struct ds_writer *w, const void *data, size_t n, int init, uint8_t *final)
+{
+	crypto_generichash_state st;
+
+	if (init) {
+		crypto_generichash_init(&st, NULL, 0, DS_FRAME_DIGEST_SIZE);
+	} else {
+		memcpy(&st, w->part_state, sizeof(st));
+	}
+	if (n)
+		crypto_generichash_update(&st, data, n);
+	if (final)
+		crypto_generichash_final(&st, final, DS_FRAME_DIGEST_SIZE);
+	else
+		memcpy(w->part_state, &st, sizeof(st));
+}
+
+static int part_ioerr(struct ds_writer *w, struct ds_error *err)
+{
+	w->in_part = 0;
+	return ds_error_set(err, EX_IOERR, "%s: cannot write frame %" PRIu64 ": %s", w->name, w->index,
+			    strerror(errno));
+}
+
+int ds_write_frame_begin(struct ds_writer *w, const struct ds_frame *f, struct ds_error *err)
+{
+	struct ds_frame copy = *f;
+
+	if (w->in_part)
+		return ds_error_set(err, EX_SOFTWARE, "%s: frame %" PRIu64 " begun inside another", w->name, w->index);
+	copy.flags = (uint16_t)((f->flags & ~DS_FLAG_DIGEST) | (w->digest ? DS_FLAG_DIGEST : 0));
+	ds_header_encode(&copy, w->part_header);
+	if (w->digest)
+		part_hash(w, w->part_header, DS_FRAME_HEADER_SIZE, 1, NULL);
+	w->in_part = 1;
+	w->part_left = f->nbytes;
+	if (fwrite(w->part_header, 1, DS_FRAME_HEADER_SIZE, w->fp) != DS_FRAME_HEADER_SIZE)
+		return part_ioerr(w, err);
+	return 0;
+}
+
+int ds_write_frame_part(struct ds_writer *w, const void *data, size_t n, struct ds_error *err)
+{
+	if (!w->in_part || n > w->part_left)
+		return ds_error_set(err, EX_SOFTWARE, "%s: frame %" PRIu64 ": a payload part outside its frame",
+				    w->name, w->index);
+	if (!n)
+		return 0;
+	if (w->digest)
+		part_hash(w, data, n, 0, NULL);
+	w->part_left -= n;
+	if (fwrite(data, 1, n, w->fp) != n)
+		return part_ioerr(w, err);
+	return 0;
+}
+
+int ds_write_frame_end(struct ds_writer *w, struct ds_error *err)
+{
+	if (!w->in_part || w->part_left)
+		return ds_error_set(err, EX_SOFTWARE, "%s: frame %" PRIu64 " ended %" PRIu64 " bytes short", w->name,
+				    w->index, w->part_left);
+	w->in_part = 0;
+	if (w->digest) {
+		uint8_t d[DS_FRAME_DIGEST_SIZE];
+		part_hash(w, NULL, 0, 0, d);
+		if (fwrite(d, 1, sizeof(d), w->fp) != sizeof(d))
+			return part_ioerr(w, err);
+	}
+	if (w->flush && fflush(w->fp))
+		return part_ioerr(w, err);
+	w->index++;
+	return 0;
 }

@@ -70,6 +70,10 @@ void ds_frame_release(struct ds_frame *f);
  * shape is invalid or too large. */
 int ds_frame_setup(struct ds_frame *f, enum ds_kind kind, enum ds_dtype dtype,
 		   int ndim, const uint32_t *dims);
+/* The same without making room: for a frame whose payload is written in
+ * parts (ds_write_frame_begin). */
+int ds_frame_set_shape(struct ds_frame *f, enum ds_kind kind, enum ds_dtype dtype,
+		       int ndim, const uint32_t *dims);
 /* numel(shape), 1 for ndim 0; rows = shape[0] (1 for ndim 0), cols =
  * numel / rows. */
 uint64_t ds_frame_numel(const struct ds_frame *f);
@@ -109,6 +113,14 @@ struct ds_reader {
 	uint64_t offset;	/* bytes consumed */
 	int verify;		/* check digests (default 1) */
 	uint8_t raw_header[DS_FRAME_HEADER_SIZE];	/* as read, for ds-sum */
+	/* when set, called with each decoded header (f's payload not read
+	 * yet) before anything is allocated for the payload: nonzero refuses
+	 * the frame with that code and err's message.  A tool checks here
+	 * what it can from the header alone (positions against the model's
+	 * context), so a small frame cannot make it allocate what its
+	 * header promises. */
+	int (*admit)(void *ctx, const struct ds_frame *f, struct ds_error *err);
+	void *admit_ctx;
 };
 
 struct ds_writer {
@@ -117,6 +129,11 @@ struct ds_writer {
 	uint64_t index;
 	int digest;		/* add a digest to every frame (default 1) */
 	int flush;		/* fflush after every frame (default 1) */
+	/* a frame being written in parts (ds_write_frame_begin) */
+	uint64_t part_left;
+	int in_part;
+	uint8_t part_state[384];	/* crypto_generichash_state, opaque here */
+	uint8_t part_header[DS_FRAME_HEADER_SIZE];
 };
 
 void ds_reader_init(struct ds_reader *r, FILE *fp, const char *name);
@@ -133,6 +150,16 @@ int ds_read_frame(struct ds_reader *r, struct ds_frame *f, struct ds_error *err)
 /* Write f (header, payload, digest when w->digest) and flush.  Returns 0 or
  * EX_IOERR.  The DIGEST flag of f is ignored; the writer sets it. */
 int ds_write_frame(struct ds_writer *w, const struct ds_frame *f, struct ds_error *err);
+
+/* The same frame in parts, so a large payload never has to be in memory
+ * at once: begin writes the header of f (its shape and nbytes; f->data is
+ * not read), part appends payload bytes, end writes the digest and
+ * flushes.  The parts must add up to f->nbytes exactly (EX_SOFTWARE
+ * otherwise); I/O errors are EX_IOERR.  No other frame may be written in
+ * between. */
+int ds_write_frame_begin(struct ds_writer *w, const struct ds_frame *f, struct ds_error *err);
+int ds_write_frame_part(struct ds_writer *w, const void *data, size_t n, struct ds_error *err);
+int ds_write_frame_end(struct ds_writer *w, struct ds_error *err);
 
 /* The digest of header (with `flags` as given) and payload. */
 void ds_frame_digest(const uint8_t header[DS_FRAME_HEADER_SIZE], const void *payload,

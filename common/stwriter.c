@@ -1,9 +1,11 @@
 /*
  * stwriter.c - safetensors writer; see stwriter.h.
  *
- * The file is created at its final size with ftruncate() before any payload
- * is written, so threads can pwrite() their parts in any order; a part
- * never written reads back as zeros.
+ * Threads pwrite() their parts in any order (a write past the end leaves a
+ * hole); ds_stw_close() sets the final size with ftruncate(), so a part
+ * never written reads back as zeros.  The size is not set up front: a
+ * file size limit (RLIMIT_FSIZE) or a full disk then stops the writer in
+ * the middle of the payload, where the tests kill it, not before it.
  */
 #include "stwriter.h"
 
@@ -212,25 +214,35 @@ int ds_stw_create(struct ds_stwriter *w, const char *path, struct ds_error *err)
 		w->t[i].offset += w->data_start;
 
 	free(w->path);
+	free(w->tmp);
 	w->path = strdup(path);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
+	w->tmp = malloc(strlen(path) + sizeof(DS_STW_PARTIAL));
+	if (!w->path || !w->tmp) {
 		free(b.p);
-		return ds_error_set(err, EX_CANTCREAT, "cannot create '%s': %s", path, strerror(errno));
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	}
+	sprintf(w->tmp, "%s%s", path, DS_STW_PARTIAL);
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		rc = ds_error_set(err, EX_CANTCREAT, "cannot create '%s': %s", w->tmp, strerror(errno));
+		free(w->tmp);
+		w->tmp = NULL;
+		free(b.p);
+		return rc;
 	}
 	{
 		uint8_t len[8];
 		for (int i = 0; i < 8; i++)
 			len[i] = (uint8_t)((uint64_t)b.len >> (8 * i));
-		if (ftruncate(w->fd, (off_t)w->size) || pwrite(w->fd, len, 8, 0) != 8)
-			rc = ds_error_set(err, EX_IOERR, "%s: write error: %s", path, strerror(errno));
+		if (pwrite(w->fd, len, 8, 0) != 8)
+			rc = ds_error_set(err, EX_IOERR, "%s: write error: %s", w->tmp, strerror(errno));
 	}
 	if (!rc) {
 		uint64_t done = 0;
 		while (done < b.len) {
 			ssize_t n = pwrite(w->fd, b.p + done, b.len - done, (off_t)(8 + done));
 			if (n <= 0) {
-				rc = ds_error_set(err, EX_IOERR, "%s: write error: %s", path, strerror(errno));
+				rc = ds_error_set(err, EX_IOERR, "%s: write error: %s", w->tmp, strerror(errno));
 				break;
 			}
 			done += (uint64_t)n;
@@ -255,7 +267,7 @@ int ds_stw_pwrite(const struct ds_stwriter *w, int id, uint64_t at, const void *
 	while (n) {
 		ssize_t k = pwrite(w->fd, p, n, (off_t)(t->offset + at));
 		if (k <= 0)
-			return ds_error_set(err, EX_IOERR, "%s: write error: %s", w->path,
+			return ds_error_set(err, EX_IOERR, "%s: write error: %s", w->tmp,
 					    k < 0 ? strerror(errno) : "no progress");
 		p += k;
 		at += (uint64_t)k;
@@ -268,16 +280,29 @@ int ds_stw_close(struct ds_stwriter *w, struct ds_error *err)
 {
 	int rc = 0;
 
-	if (w->fd >= 0 && close(w->fd))
-		rc = ds_error_set(err, EX_IOERR, "%s: close: %s", w->path, strerror(errno));
+	if (w->fd < 0)
+		return w->tmp ? ds_error_set(err, EX_SOFTWARE, "%s: closed twice", w->tmp) : 0;
+	if (ftruncate(w->fd, (off_t)w->size))
+		rc = ds_error_set(err, EX_IOERR, "%s: cannot set the size: %s", w->tmp, strerror(errno));
+	if (close(w->fd) && !rc)
+		rc = ds_error_set(err, EX_IOERR, "%s: close: %s", w->tmp, strerror(errno));
 	w->fd = -1;
-	return rc;
+	if (!rc && rename(w->tmp, w->path))
+		rc = ds_error_set(err, EX_IOERR, "cannot rename '%s' to '%s': %s", w->tmp, w->path, strerror(errno));
+	if (rc)
+		return rc;	/* release removes the .partial file */
+	free(w->tmp);
+	w->tmp = NULL;
+	return 0;
 }
 
 void ds_stw_release(struct ds_stwriter *w)
 {
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->tmp)
+		unlink(w->tmp);
+	free(w->tmp);
 	for (int i = 0; i < w->ntensors; i++)
 		free(w->t[i].name);
 	free(w->t);

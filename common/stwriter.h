@@ -2,10 +2,18 @@
  * stwriter.h - writing safetensors files whose payloads arrive later, in
  * any order, from any thread.
  *
- * Declare every tensor (ds_stw_add), then ds_stw_create() lays the data out,
- * writes the header and sizes the file; payload bytes then go in with
- * ds_stw_pwrite() (pwrite(2): safe from several threads at once) and
- * ds_stw_close() finishes.  The data section is ordered by element size,
+ * Declare every tensor (ds_stw_add), then ds_stw_create() lays the data out
+ * and writes the header; payload bytes then go in with ds_stw_pwrite()
+ * (pwrite(2): safe from several threads at once) and ds_stw_close()
+ * finishes.
+ *
+ * The file is written under a temporary name, PATH.partial, and renamed to
+ * PATH only by a successful ds_stw_close(), so a process killed or failing
+ * half-way never leaves a file under PATH that looks complete (what a kill
+ * leaves is the .partial file, which no loader opens).  ds_stw_release()
+ * of a writer not closed successfully removes its .partial file.  Nothing
+ * is fsync'd: the guarantee is against a dying process, not a dying
+ * machine.  The data section is ordered by element size,
  * largest first, then by name, as HF's writer does: with the header padded
  * to a multiple of 8 every payload is aligned for its dtype.  The header
  * lists __metadata__ first, then the tensors in data order.
@@ -35,7 +43,8 @@ struct ds_stw_tensor {
 };
 
 struct ds_stwriter {
-	char *path;
+	char *path;		/* the final name */
+	char *tmp;		/* PATH.partial while it is being written, else NULL */
 	int fd;			/* -1 when closed */
 	int ntensors, cap;
 	struct ds_stw_tensor *t;	/* in declaration order; ids are indexes */
@@ -52,13 +61,17 @@ int ds_stw_add(struct ds_stwriter *w, const char *name, enum ds_dtype dtype, int
 	       const int64_t *shape, struct ds_error *err);
 /* A __metadata__ string pair. */
 int ds_stw_meta(struct ds_stwriter *w, const char *key, const char *value, struct ds_error *err);
-/* Lay out, create `path` (truncating), write the header, size the file. */
+/* Lay out, create `path`.partial (truncating), write the header. */
 int ds_stw_create(struct ds_stwriter *w, const char *path, struct ds_error *err);
 /* Write n payload bytes of tensor id at byte `at` within its payload. */
 int ds_stw_pwrite(const struct ds_stwriter *w, int id, uint64_t at, const void *buf, size_t n,
 		  struct ds_error *err);
-/* Close the file; returns 0 or EX_IOERR. */
+/* Size the file, close it and rename it to its final name; returns 0 or
+ * EX_IOERR (the .partial file is then removed). */
 int ds_stw_close(struct ds_stwriter *w, struct ds_error *err);
+/* Free everything; a file not closed successfully is removed. */
 void ds_stw_release(struct ds_stwriter *w);
+/* The suffix of the temporary names, for whoever cleans up after a kill. */
+#define DS_STW_PARTIAL ".partial"
 
 #endif

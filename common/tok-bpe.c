@@ -66,7 +66,7 @@ int32_t tok_vocab_find(const struct ds_tokenizer *t, const uint8_t *s, size_t n)
 	}
 }
 
-int tok_vocab_build(struct ds_tokenizer *t)
+int tok_vocab_build(struct ds_tokenizer *t, int32_t dup[2])
 {
 	size_t size = 1024;
 
@@ -85,8 +85,11 @@ int tok_vocab_build(struct ds_tokenizer *t)
 		for (i = (size_t)h & t->vmask; t->vtab[i]; i = (i + 1) & t->vmask) {
 			int32_t o = (int32_t)(uint32_t)t->vtab[i] - 1;
 			if ((uint32_t)(t->vtab[i] >> 32) == (uint32_t)(h >> 32) &&
-			    t->off[o + 1] - t->off[o] == n && !memcmp(t->bytes + t->off[o], s, n))
-				return -1;	/* two ids with the same bytes */
+			    t->off[o + 1] - t->off[o] == n && !memcmp(t->bytes + t->off[o], s, n)) {
+				dup[0] = o;	/* two ids with the same bytes */
+				dup[1] = id;
+				return -1;
+			}
 		}
 		t->vtab[i] = (h >> 32) << 32 | ((uint32_t)id + 1);
 	}

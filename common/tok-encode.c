@@ -99,7 +99,29 @@ struct run {
 	int stopped;
 	int rc;
 	struct ds_error *err;
+	const size_t (*lit)[2];	/* ranges where added tokens are not matched */
+	size_t nlit;
 };
+
+/* How many bytes an added token starting at offset p may span: 0 inside
+ * a literal range, else up to the next one (n at most). */
+static size_t added_room(const struct run *r, size_t p, size_t n)
+{
+	size_t lo = 0, hi = r->nlit;
+
+	while (lo < hi) {	/* the first range ending after p */
+		size_t mid = (lo + hi) / 2;
+		if (r->lit[mid][1] <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == r->nlit)
+		return n;
+	if (r->lit[lo][0] <= p)
+		return 0;
+	return r->lit[lo][0] - p < n ? r->lit[lo][0] - p : n;
+}
 
 static int reached(struct run *r, const uint8_t *s, size_t n)
 {
@@ -172,13 +194,14 @@ static void split_added(struct run *r, int phase, const uint8_t *s, size_t n)
 	}
 	while (i < n) {
 		int32_t id = -1;
-		size_t len;
+		size_t len, room;
 
 		if (!(tr->first[s[i] >> 3] & (1u << (s[i] & 7)))) {
 			i++;
 			continue;
 		}
-		len = trie_longest(tr, s + i, n - i, &id);
+		room = r->nlit ? added_room(r, (size_t)(s + i - r->base), n - i) : n - i;
+		len = room ? trie_longest(tr, s + i, room, &id) : 0;
 		if (!len) {
 			i++;
 			continue;
@@ -199,10 +222,20 @@ int ds_tokenizer_encode_prefix(struct ds_tokenizer *tok, const char *text, size_
 			       size_t limit, size_t *done, struct ds_ids *ids,
 			       struct ds_error *err)
 {
-	struct run r = { tok, ids, (const uint8_t *)text, limit, 0, 0, 0, err };
+	struct run r = { tok, ids, (const uint8_t *)text, limit, 0, 0, 0, err, NULL, 0 };
 
 	split_added(&r, 0, (const uint8_t *)text, len);
 	*done = r.done;
+	return r.rc;
+}
+
+int ds_tokenizer_encode_literal(struct ds_tokenizer *tok, const char *text, size_t len,
+				const size_t (*literal)[2], size_t nliteral, struct ds_ids *ids,
+				struct ds_error *err)
+{
+	struct run r = { tok, ids, (const uint8_t *)text, (size_t)-1, 0, 0, 0, err, literal, nliteral };
+
+	split_added(&r, 0, (const uint8_t *)text, len);
 	return r.rc;
 }
 

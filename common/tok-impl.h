@@ -111,7 +111,8 @@ int tok_jskip(struct jcur *c, int depth);
 /* tok-bpe.c */
 uint64_t tok_hash(const uint8_t *s, size_t n);
 int32_t tok_vocab_find(const struct ds_tokenizer *t, const uint8_t *s, size_t n);
-int tok_vocab_build(struct ds_tokenizer *t);
+/* -1 with dup[] the first two ids found with the same bytes */
+int tok_vocab_build(struct ds_tokenizer *t, int32_t dup[2]);
 int tok_merge_add(struct ds_tokenizer *t, int32_t a, int32_t b, int32_t id, uint32_t rank);
 void tok_merge_alloc(struct ds_tokenizer *t, size_t n);
 void tok_bpe_word(struct ds_tokenizer *t, const uint8_t *s, size_t n, struct ds_ids *ids);

@@ -110,16 +110,24 @@ struct loader {
 	int32_t delta;		/* merged id - rank of the last merge */
 	uint8_t *tmp;		/* scratch, as large as the longest string */
 	size_t tmpcap;
+	uint8_t *pair;		/* a merge's two parts as bytes, as large as both */
+	size_t paircap;
 };
+
+/* Scratch of at least n bytes (*buf grows, its old content is dropped). */
+static uint8_t *grow(uint8_t **buf, size_t *cap, size_t n)
+{
+	if (n > *cap) {
+		*cap = n * 2 + 256;
+		free(*buf);
+		*buf = ds_xmalloc(*cap);
+	}
+	return *buf;
+}
 
 static uint8_t *tmpbuf(struct loader *L, size_t n)
 {
-	if (n > L->tmpcap) {
-		L->tmpcap = n * 2 + 256;
-		free(L->tmp);
-		L->tmp = ds_xmalloc(L->tmpcap);
-	}
-	return L->tmp;
+	return grow(&L->tmp, &L->tmpcap, n);
 }
 
 static void add_entry(struct loader *L, int32_t id, const void *s, size_t n, uint8_t flags)
@@ -202,17 +210,21 @@ static int merge_fail(struct loader *L, size_t rank, const char *why)
 	return ds_error_set(L->c.err, EX_CONFIG, "%s: merge %zu: %s", L->c.path, rank, why);
 }
 
+/* A merge's parts a and b as they stand in the file (escaped when ea, eb).
+ * No length limit: unescaping and the byte-level mapping only shorten text
+ * (a \uXXXX escape is 6 characters for at most 3 bytes, a character at
+ * least one byte for one byte), so na + nb bytes hold both parts. */
 static int add_merge(struct ds_tokenizer *t, struct loader *L, size_t rank,
 		     const char *a, size_t na, int ea, const char *b, size_t nb, int eb)
 {
-	uint8_t buf[1024];
+	uint8_t *buf = grow(&L->pair, &L->paircap, na + nb + 8);
 	long la, lb;
 	int32_t ia, ib, ic;
 
-	if (na + nb + 8 > sizeof(buf) / 2)
-		return merge_fail(L, rank, "token too long");
+	/* the second part goes after the first's bytes, which exist only
+	 * when the first was found (la is unset or -1 otherwise) */
 	ia = lookup_chars(t, L, a, na, ea, buf, &la);
-	ib = lookup_chars(t, L, b, nb, eb, buf + la, &lb);
+	ib = ia < 0 ? -1 : lookup_chars(t, L, b, nb, eb, buf + la, &lb);
 	if (ia < 0 || ib < 0)
 		return merge_fail(L, rank, "a part is not in the vocabulary");
 	/* vocabularies list merge results in rank order (DeepSeek's: id = rank +
@@ -274,6 +286,24 @@ static int parse_merges(struct ds_tokenizer *t, struct loader *L, const char *st
 	return more ? c->err->code : 0;
 }
 
+/* An object key as text (unescaped: a writer may escape any character);
+ * a key longer than buf is cut, which only a message can show, since no
+ * key this loader knows is that long. */
+static const char *key_text(const char *k, size_t kn, int esc, char *buf, size_t cap)
+{
+	long n;
+
+	if (kn >= cap)
+		kn = cap - 1;
+	n = esc ? tok_junescape(k, kn, (uint8_t *)buf) : -1;
+	if (n < 0) {
+		memcpy(buf, k, kn);
+		n = (long)kn;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 static int cfg_fail(struct loader *L, const char *fmt, const char *what)
 {
 	ds_error_set(L->c.err, EX_CONFIG, fmt, what);
@@ -331,7 +361,7 @@ static int parse_model(struct ds_tokenizer *t, struct loader *L, const char **ms
 
 		if (tok_jstr(c, &k, &kn, &esc) || tok_jexpect(c, ':'))
 			return c->err->code;
-		snprintf(key, sizeof(key), "%.*s", (int)kn, k);
+		key_text(k, kn, esc, key, sizeof(key));
 		tok_jws(c);
 		vs = c->p;
 		if (!strcmp(key, "vocab")) {
@@ -461,9 +491,43 @@ static int parse_added(struct loader *L, const cJSON *j)
 	return 0;
 }
 
+/* Token text for a message: valid UTF-8 as it is, other bytes as \xHH
+ * (control characters too, by error.c), cut to about 60 bytes. */
+static const char *shown(const uint8_t *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0, i = 0;
+
+	while (i < n && o + 8 < cap) {
+		int inc;
+		size_t l = ds_utf8_seq(s + i, n - i, &inc);
+
+		if (o > 60) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (l && s[i] != '\'' && s[i] != '\\') {
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", s[i++]);
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+static const char *source(const struct entry *e)
+{
+	return e->flags & TOKF_ADDED ? "added_tokens" : "vocab";
+}
+
 /* Lay the entries out per id; later entries (added tokens) win. */
 static int build_tables(struct ds_tokenizer *t, struct loader *L)
 {
+	char a[128], b[128];
+	int32_t dup[2];
 	size_t total = 0;
 	uint32_t *which;
 
@@ -478,7 +542,10 @@ static int build_tables(struct ds_tokenizer *t, struct loader *L)
 		if (old && (!(e->flags & TOKF_ADDED) || (old->flags & (TOKF_ADDED | TOKF_RAW)) != TOKF_RAW) &&
 		    (old->len != e->len || memcmp(L->text.p + old->off, L->text.p + e->off, e->len))) {
 			free(which);
-			return cfg_fail(L, "id %s is defined twice with different text", "(see added_tokens)");
+			ds_error_set(L->c.err, EX_CONFIG, "%s: id %d is defined twice with different text: '%s' (%s) and '%s' (%s)",
+				     L->c.path, (int)e->id, shown(L->text.p + old->off, old->len, a, sizeof(a)), source(old),
+				     shown(L->text.p + e->off, e->len, b, sizeof(b)), source(e));
+			return L->c.err->code;
 		}
 		which[e->id] = (uint32_t)i + 1;
 	}
@@ -497,8 +564,10 @@ static int build_tables(struct ds_tokenizer *t, struct loader *L)
 	}
 	t->off[t->n_ids] = (uint32_t)total;
 	free(which);
-	if (tok_vocab_build(t))
-		return cfg_fail(L, "%s", "two vocabulary entries have the same bytes");
+	if (tok_vocab_build(t, dup))
+		return ds_error_set(L->c.err, EX_CONFIG, "%s: ids %d and %d have the same text '%s'", L->c.path,
+				    (int)dup[0], (int)dup[1],
+				    shown(t->bytes + t->off[dup[1]], t->off[dup[1] + 1] - t->off[dup[1]], a, sizeof(a)));
 	return 0;
 }
 
@@ -544,12 +613,14 @@ static int load_text(struct ds_tokenizer *t, struct loader *L)
 		const char *k, *vs;
 		size_t kn;
 		int esc;
+		char key[64];
 
 		if (tok_jstr(c, &k, &kn, &esc) || tok_jexpect(c, ':'))
 			return c->err->code;
+		key_text(k, kn, esc, key, sizeof(key));
 		tok_jws(c);
 		vs = c->p;
-		if (kn == 5 && !memcmp(k, "model", 5)) {
+		if (!strcmp(key, "model")) {
 			if (parse_model(t, L, &ms, &me))
 				return c->err->code;
 			have_model = 1;
@@ -557,7 +628,7 @@ static int load_text(struct ds_tokenizer *t, struct loader *L)
 			if (tok_jskip(c, 0))
 				return c->err->code;
 			for (int i = 0; i < 4; i++)
-				if (kn == strlen(names[i]) && !memcmp(k, names[i], kn)) {
+				if (!strcmp(key, names[i])) {
 					span[i][0] = vs;
 					span[i][1] = c->p;
 				}
@@ -591,12 +662,11 @@ static int finish(struct ds_tokenizer *t, struct ds_error *err, const char *path
 	return 0;
 }
 
-int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err)
+int ds_tokenizer_load_text(struct ds_tokenizer **out, const char *text, size_t len, const char *name,
+			   struct ds_error *err)
 {
 	struct ds_tokenizer *t = ds_xcalloc(1, sizeof(*t));
-	struct loader L = { .c = { .err = err, .path = path }, .max_id = -1 };
-	char *text = NULL;
-	size_t len = 0;
+	struct loader L = { .c = { .err = err, .path = name }, .max_id = -1 };
 	int rc;
 	static int tables_ready;
 
@@ -604,25 +674,34 @@ int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_err
 		bytelevel_tables();
 		tables_ready = 1;
 	}
-	if ((rc = ds_read_file(path, SIZE_MAX, EX_CONFIG, &text, &len, err))) {
-		free(t);
-		return rc;
-	}
 	L.c.p = L.c.base = text;
 	L.c.end = text + len;
 	rc = load_text(t, &L);
 	if (!rc)
-		rc = finish(t, err, path);
-	free(text);
+		rc = finish(t, err, name);
 	free(L.text.p);
 	free(L.e);
 	free(L.tmp);
+	free(L.pair);
 	if (rc) {
 		ds_tokenizer_free(t);
 		return rc;
 	}
 	*out = t;
 	return 0;
+}
+
+int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ds_read_file(path, SIZE_MAX, EX_CONFIG, &text, &len, err)))
+		return rc;
+	rc = ds_tokenizer_load_text(out, text, len, path, err);
+	free(text);
+	return rc;
 }
 
 void ds_tokenizer_free(struct ds_tokenizer *t)

@@ -54,6 +54,10 @@ void ds_ids_release(struct ds_ids *ids);
  * piece this implementation does not support).  The message names the file.
  */
 int ds_tokenizer_load(struct ds_tokenizer **out, const char *path, struct ds_error *err);
+/* The same from tokenizer.json's text in memory (len bytes; text need not
+ * be NUL-terminated); `name` stands for the file in messages. */
+int ds_tokenizer_load_text(struct ds_tokenizer **out, const char *text, size_t len, const char *name,
+			   struct ds_error *err);
 void ds_tokenizer_free(struct ds_tokenizer *tok);
 
 /* One more than the largest id the tokenizer knows (vocab and added). */
@@ -80,6 +84,18 @@ size_t ds_tokenizer_max_added_len(const struct ds_tokenizer *tok);
  */
 int ds_tokenizer_encode(struct ds_tokenizer *tok, const char *text, size_t len,
 			struct ds_ids *ids, struct ds_error *err);
+
+/*
+ * Encode text as ds_tokenizer_encode does, except that no added token is
+ * recognised that starts or ends inside one of the byte ranges literal[i]
+ * = [begin, end) (ascending, apart): text there is encoded as plain text,
+ * so "<｜User｜>" typed by a user stays the letters it is made of.  Around
+ * the ranges the text is split and pre-tokenised exactly as by
+ * ds_tokenizer_encode (a range does not cut a pre-token of its own).
+ */
+int ds_tokenizer_encode_literal(struct ds_tokenizer *tok, const char *text, size_t len,
+				const size_t (*literal)[2], size_t nliteral, struct ds_ids *ids,
+				struct ds_error *err);
 
 /*
  * Encode only a prefix of text: stop before the first pre-token that does

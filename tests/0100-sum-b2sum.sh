@@ -110,3 +110,33 @@ check_eq "-c: a flipped byte fails exactly one tensor and the model" "$rc/$(grep
 check "the failed tensor is named" grep -q '^tensor .*: FAILED$' got
 check "the model line fails" grep -qx 'model: FAILED' got
 expect_fail 66 "--tensors on a missing directory" ds sum --tensors nowhere
+
+# hostile tensor names: a newline, a backslash, an ANSI escape, a C1 CSI
+# (U+009B).  Lines come escaped as b2sum escapes file names (the leading
+# backslash, \n, \\), with the other control characters as \xHH, so the
+# manifest keeps one line per tensor, nothing raw reaches a terminal, and
+# -c reads the names back.
+le8() { v=$1 i=0; while [ $i -lt 8 ]; do printf "\\$(printf '%03o' $((v & 255)))"; v=$((v >> 8)) i=$((i + 1)); done; }
+H='{"a\nb\\c\u001b[31md\u009be":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"plain":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'
+{ le8 "${#H}"; printf '%s' "$H"; printf '\001\002\003\004\005\006\007\010'; } >hostile.safetensors
+ds sum --tensors hostile.safetensors >hostile.sums
+check_eq "one line per tensor, plus the model lines" "$(wc -l <hostile.sums | tr -d ' ')" 4
+check "no control character reaches the output raw" sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' hostile.sums && ! grep -q \"\$(printf '\\302\\233')\" hostile.sums"
+check_eq "the escaped line" "$(sed -n 2p hostile.sums | sed 's/^\\[0-9a-f]\{64\}/\\/')" '\  tensor a\nb\\c\x1b[31md\xc2\x9be'
+if command -v b2sum >/dev/null 2>&1; then
+	printf 'x' >"$(printf 'a\nb\\c')"
+	check_eq "newline and backslash escaped as b2sum escapes a file of that name" \
+		"$(b2sum -l 256 "$(printf 'a\nb\\c')" | sed 's/^\(.\).*  /\1 /')" "$(sed -n 2p hostile.sums | sed 's/^\(.\).*  tensor /\1 /' | cut -c1-9)"
+else
+	skip "escapes as b2sum's" "b2sum not installed"
+fi
+check "-c reads the escaped names back" ds sum -c hostile.sums
+check_eq "... and says so in the same form" "$(ds sum -c hostile.sums | head -n 1)" '\tensor a\nb\\c\x1b[31md\xc2\x9be: OK'
+sed '2s/^\\[0-9a-f]\{64\}/\\0000000000000000000000000000000000000000000000000000000000000000/' hostile.sums >tampered.sums
+set +e; ds sum -c tampered.sums >got 2>/dev/null; rc=$?; set -e
+check_eq "-c catches a changed digest on an escaped line" "$rc/$(grep FAILED got)" '1/\tensor a\nb\\c\x1b[31md\xc2\x9be: FAILED'
+mkdir "$(printf 'dir\nname')"
+cp hostile.safetensors "$(printf 'dir\nname')/"
+ds sum --tensors "$(printf 'dir\nname')/hostile.safetensors" >dir.sums
+check_eq "a model path with a newline is escaped too" "$(head -n 1 dir.sums)" '\# model dir\nname/hostile.safetensors'
+check "... and read back" ds sum -c dir.sums

@@ -63,6 +63,56 @@ mkst ok8.safetensors \
 	'{"w":{"dtype":"F8_E4M3","shape":[200,300],"data_offsets":[24,60024]},"w_scale_inv":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}' 60024
 check "FP8 weight with [2, 3] scales for [200, 300] opens" ds-sum --tensors ok8.safetensors
 
+# the header's text, as strictly as the reference loader (the Rust
+# safetensors crate) reads it; each file is kept for the live comparison
+E='"dtype":"F32","shape":[1],"data_offsets":[0,4]'
+strict() {	# CODE NAME DESC HEADER
+	mkst "x-$2.safetensors" "$4" 4
+	if [ "$1" = 0 ]; then
+		check "$3 opens" ds-sum --tensors "x-$2.safetensors"
+	else
+		expect_fail "$1" "$3 is refused" ds-sum --tensors "x-$2.safetensors"
+	fi
+}
+strict 65 badutf8 "a name that is not UTF-8" "{\"a$(printf '\377')b\":{$E}}"
+strict 65 badmeta "metadata that is not UTF-8" "{\"__metadata__\":{\"k\":\"$(printf '\303')\"},\"a\":{$E}}"
+strict 65 overlong "an overlong UTF-8 form" "{\"a$(printf '\300\257')\":{$E}}"
+strict 65 cesu "a surrogate written as UTF-8 bytes" "{\"a$(printf '\355\240\200')\":{$E}}"
+strict 65 nul "a name with \\u0000 (a C string cannot hold it)" "{\"a\\u0000b\":{$E}}"
+check "... saying so" grep -q "holds U+0000" "$T/.xf.err"
+strict 65 rawctl "a raw control character in a name" "{\"a$(printf '\001')b\":{$E}}"
+strict 65 lowsurr "a lone low surrogate escape" "{\"a\\udc00\":{$E}}"
+strict 65 highsurr "a lone high surrogate escape" "{\"a\\ud800b\":{$E}}"
+strict 65 formfeed "a form feed as white space" "{\"a\":{$E}$(printf '\014')}"
+strict 65 lead0 "a number with a leading zero" '{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}'
+strict 65 float "a shape written 1.0" '{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}'
+strict 65 exp "an offset written 4e0" '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4e0]}}'
+strict 65 dupfield "a field given twice in an entry" "{\"a\":{\"dtype\":\"F32\",$E}}"
+strict 0 pair "a name with an escaped surrogate pair" "{\"a\\ud83d\\ude00\":{$E}}"
+strict 0 utf8 "a name in UTF-8 (é, €, an emoji)" "{\"é€😀\":{$E}}"
+strict 0 escnl "a name with an escaped newline, backslash and ESC" "{\"a\\nb\\\\c\\u001b[0m\":{$E}}"
+strict 0 extra "an entry with an unknown member holding a float" "{\"a\":{$E,\"x\":-0.5e+3}}"
+strict 0 metanull "__metadata__ null" "{\"__metadata__\":null,\"a\":{$E}}"
+refuse 65 "a duplicate name holding an ANSI escape and a newline" \
+	'{"a\u001b[31m\nx":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a\u001b[31m\nx":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' 8
+check_eq "... the message is one line, the escape written \\x1b" "$(cat "$T/.xf.err")" \
+	"ds-sum: bad.safetensors: duplicate tensor name 'a\\x1b[31m\\x0ax'"
+if have_python_ref safetensors; then
+	for f in x-*.safetensors; do
+		[ "$f" = x-nul.safetensors ] && continue	# refused here on purpose (see above)
+		ref=$("$DS_PYTHON" -c 'import sys
+from safetensors.numpy import load_file
+try:
+    load_file(sys.argv[1]); print(0)
+except Exception:
+    print(65)' "$f")
+		set +e; ds-sum --tensors "$f" >/dev/null 2>&1; got=$?; set -e
+		check_eq "the reference loader agrees on $f" "$got" "$ref"
+	done
+else
+	skip "the reference loader agrees on every header" "set DS_PYTHON to a python with safetensors"
+fi
+
 # sharded checkpoints: the index
 mkdir ck ck/sub
 mkst ck/a.safetensors "{$T1}" 8

@@ -75,15 +75,49 @@ ds-mkmodel -q -p tiny-v2-lite -o t --tokenizer tok/tokenizer.json
 check_files "--tokenizer copies tokenizer.json" t/tokenizer.json tok/tokenizer.json
 check_files "and the tokenizer_config.json beside it" t/tokenizer_config.json tok/tokenizer_config.json
 expect_fail 66 "a missing tokenizer" ds-mkmodel -q -p tiny-v2-lite -o t2 --tokenizer nowhere.json
-if [ -w /dev/full ]; then
-	mkdir full
-	ln -s /dev/full full/config.json
-	expect_fail 74 "a full disk under config.json is a write error (closed once)" ds-mkmodel -q -p tiny-v3 -o full
-	mkdir fulltok
-	ln -s /dev/full fulltok/tokenizer.json
-	expect_fail 74 "and so under the tokenizer copy" ds-mkmodel -q -p tiny-v2-lite -o fulltok --tokenizer tok/tokenizer.json
+
+# A killed or failed run leaves no checkpoint that loads: every file is
+# written as NAME.partial and renamed when complete, config.json last, and
+# a failure removes what the run wrote.  The kill is a file size limit
+# (ulimit -f counts 512-byte blocks in POSIX sh): SIGXFSZ stops the process
+# in the middle of the payload, deterministically.
+final_names() { ls "$1" | grep -E '^(config\.json|model\.safetensors|model-[0-9]+-of-[0-9]+\.safetensors|model\.safetensors\.index\.json|tokenizer\.json)$' || true; }
+ds-mkmodel -q -p tiny-v3 -o k --seed 1
+set +e
+sh -c "ulimit -f 200; exec ds-mkmodel -q -p tiny-v3 -o k --seed 2" 2>/dev/null
+rc=$?
+set -e
+check_eq "a run over a file size limit is killed by SIGXFSZ" "$rc" 153
+check_eq "... and leaves no file under a final name, not even the old model's" "$(final_names k)" ""
+check "... only the .partial file it was writing, cut short" sh -c \
+	"n=\$(wc -c <k/model.safetensors.partial) && test \$n -gt 8 -a \$n -le 102400"
+expect_fail 66 "the killed run's directory does not load" sh -c "ds-embed -m k </dev/null"
+ds-mkmodel -q -p tiny-v3 -o k --seed 2
+check_eq "the next run into the directory removes the .partial file" "$(ls k | tr '\n' ' ')" "config.json model.safetensors "
+ds-mkmodel -q -p tiny-v3 -o k2 --seed 2
+check_files "... and writes the bytes a clean run writes" k/model.safetensors k2/model.safetensors
+
+set +e
+sh -c "trap '' XFSZ; ulimit -f 200; exec ds-mkmodel -q -p tiny-v3 -o e --seed 2 --shard-size 1M" 2>e.err
+rc=$?
+set -e
+check_eq "a failed write (EFBIG) is exit 74" "$rc" 74
+check "... with a message naming the file" grep -q "^ds-mkmodel: e/model-00001-of-00009.safetensors.partial: write error: File too large" e.err
+check_eq "... and removes every file it wrote" "$(ls e)" ""
+mkdir notok
+expect_fail 74 "a tokenizer that cannot be read is a read error" ds-mkmodel -q -p tiny-v3 -o nt --shard-size 1M --tokenizer notok
+check_eq "... after the shards were complete: they are removed again" "$(ls nt)" ""
+
+# a full file system (a small tmpfs, when this runs as root)
+if [ "$(id -u)" = 0 ] && mkdir full && mount -t tmpfs -o size=1m ds-test full 2>/dev/null; then
+	trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"; true' EXIT
+	expect_fail 74 "a full file system is a write error" ds-mkmodel -q -p tiny-v3 -o full/m
+	check "... saying so" grep -q "No space left on device" "$T/.xf.err"
+	check_eq "... and leaves nothing behind" "$(ls full/m)" ""
+	umount full
+	trap 'rm -rf "$T"' EXIT
 else
-	skip "a full disk is a write error" "no /dev/full"
+	skip "a full file system is a write error" "needs root to mount a small tmpfs"
 fi
 
 if have_python_ref safetensors; then

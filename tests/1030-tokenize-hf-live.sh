@@ -25,3 +25,11 @@ ds tokenize -t "$TOK" --jsonl <"$T/cases.jsonl" >"$T/got"
 bad=$(paste "$T/got" "$T/want" | awk -F'\t' '$1 != $2' | wc -l)
 echo "# measured live HF comparison: $((2000 - bad))/2000 identical"
 check_eq "2000 random texts: same ids as HF tokenizers" "$bad" "0"
+
+# the same tokenizer.json as Python writes it by default (json.dump with
+# ensure_ascii=True: every non-ASCII character a \uXXXX escape): same ids
+"$DS_PYTHON" -c 'import json, sys
+json.dump(json.load(open(sys.argv[1], encoding="utf-8")), open(sys.argv[2], "w"))' "$TOK" "$T/ascii.json"
+check "the ensure_ascii dump is ASCII only" sh -c "! LC_ALL=C grep -q '[^ -~]' '$T/ascii.json'"
+ds tokenize -t "$T/ascii.json" --jsonl <"$T/cases.jsonl" >"$T/got-ascii"
+check_files "2000 random texts: the ensure_ascii tokenizer.json gives the same ids" "$T/got-ascii" "$T/want"

@@ -11,6 +11,9 @@
  *   ct_close(desc, got, want, n, tol)   max |got-want| <= tol, prints "# measured"
  *   ct_skip(desc, why)
  *   CT_CK(call)                  a CUDA runtime call that must succeed
+ *   CT_BLAS(call)                a cuBLAS/cuBLASLt call that must succeed
+ *   ct_frand()                   xorshift in [-1, 1), state ct_rng (seedable)
+ *   ct_max_abs(v, n)             max |v[i]|
  *   return ct_done();            from main: 1 when anything failed or nothing ran
  *
  * Messages and results go to stdout in tests/run.sh's format.
@@ -103,6 +106,32 @@ static inline double ct_close(const char *desc, const float *got, const float *w
 		exit(1); \
 	} \
 } while (0)
+
+#define CT_BLAS(call) do { \
+	cublasStatus_t ct_s_ = (call); \
+	if (ct_s_ != CUBLAS_STATUS_SUCCESS) { \
+		printf("not ok - " CT_WHERE ": %s:%d: %s: %s\n", __FILE__, __LINE__, #call, cublasGetStatusName(ct_s_)); \
+		exit(1); \
+	} \
+} while (0)
+
+static unsigned long long ct_rng = 88172645463325252ull;
+static inline float ct_frand(void)	/* in [-1, 1) */
+{
+	ct_rng ^= ct_rng << 13;
+	ct_rng ^= ct_rng >> 7;
+	ct_rng ^= ct_rng << 17;
+	return (float)((ct_rng >> 40) * (1.0 / (1ull << 23)) - 1.0);
+}
+
+static inline double ct_max_abs(const float *v, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (fabs((double)v[i]) > m)
+			m = fabs((double)v[i]);
+	return m;
+}
 
 static inline int ct_done(void)
 {

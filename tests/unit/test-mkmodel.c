@@ -514,6 +514,31 @@ static void test_writer(void)
 	check("writer: a name declared twice (other dtype) is refused before the file is made",
 	      ok && rc == EX_DATAERR && strstr(err.msg, "'x' declared twice") && access(path, F_OK) != 0);
 	ds_stw_release(&w);
+
+	/* a file is only under its name once closed; released unclosed, it is gone */
+	{
+		char tmp[320];
+		float v[3] = { 1, 2, 3 };
+		snprintf(tmp, sizeof(tmp), "%s%s", path, DS_STW_PARTIAL);
+		ds_stw_init(&w);
+		ok = ds_stw_add(&w, "x", DS_F32, 1, shape, &err) == 0 && ds_stw_create(&w, path, &err) == 0 &&
+		     ds_stw_pwrite(&w, 0, 0, v, sizeof(v), &err) == 0;
+		check("writer: while written the file is PATH.partial, nothing is under PATH",
+		      ok && access(tmp, F_OK) == 0 && access(path, F_OK) != 0);
+		ds_stw_release(&w);
+		check("writer: released without a close, the .partial file is removed",
+		      access(tmp, F_OK) != 0 && access(path, F_OK) != 0);
+		ds_stw_init(&w);
+		ok = ds_stw_add(&w, "x", DS_F32, 1, shape, &err) == 0 && ds_stw_create(&w, path, &err) == 0 &&
+		     ds_stw_close(&w, &err) == 0;
+		ds_stw_release(&w);
+		check("writer: closed, it is renamed to PATH (sized, the unwritten payload zeros)",
+		      ok && access(tmp, F_OK) != 0 && ds_st_open(&f, path, &err) == 0 && f.ntensors == 1 &&
+		      !memcmp(f.tensors[0].data, "\0\0\0\0\0\0\0\0\0\0\0\0", 12));
+		if (f.map)
+			ds_st_release(&f);
+		unlink(path);
+	}
 	rmdir(dir);
 }
 

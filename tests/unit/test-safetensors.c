@@ -6,8 +6,12 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -343,10 +347,119 @@ static void test_checkpoints(void)
 	rmdir(dir);
 }
 
+/* Run fn in a child with stderr in `errfile`; its wait status. */
+static int in_child(void (*fn)(void *), void *arg, const char *errfile)
+{
+	int st = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(errfile, "w", stderr))
+			_exit(99);
+		fn(arg);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return st;
+}
+
+struct trunc_case {
+	const char *path;
+	const uint8_t *data;	/* a byte well past the cut */
+	int own_map;		/* map the file here, not through ds_st_open */
+};
+
+static void read_after_cut(void *arg)
+{
+	struct trunc_case *tc = arg;
+	volatile uint8_t v;
+
+	if (truncate(tc->path, 100))
+		_exit(98);
+	if (tc->own_map) {
+		int fd = open(tc->path, O_RDONLY);
+		const uint8_t *m = fd < 0 ? NULL : mmap(NULL, 65536, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (!m || m == MAP_FAILED)
+			_exit(97);
+		v = m[40000];
+	} else {
+		v = *tc->data;
+	}
+	(void)v;
+	_exit(0);
+}
+
+/* A mapped file truncated between open and use: the read that faults is
+ * exit 74 with a message naming the file and the byte; a SIGBUS outside
+ * every checkpoint still kills (or goes to the sanitizer's handler). */
+static void test_truncated_mapping(void)
+{
+	char tdir[256], path[320], errfile[330], msg[512] = "", want[400];
+	struct ds_st_file f;
+	struct ds_error err = { 0 };
+	struct trunc_case tc;
+	size_t size;
+	static const char hdr[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[16384],\"data_offsets\":[0,65536]}}";
+	uint8_t *img = image(hdr, strlen(hdr), 65536, &size);
+	FILE *fp;
+	int st, rc;
+
+	snprintf(tdir, sizeof(tdir), "%s/dstest-bus-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tdir)) {
+		check("mkdtemp", 0);
+		free(img);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/m.safetensors", tdir);
+	snprintf(errfile, sizeof(errfile), "%s/err", tdir);
+	fp = fopen(path, "wb");
+	rc = !fp || fwrite(img, 1, size, fp) != size || fclose(fp);
+	free(img);
+	rc = rc ? -1 : ds_st_open(&f, path, &err);
+	check("a 64 KiB tensor opens", rc == 0);
+	if (rc) {
+		rmdir(tdir);
+		return;
+	}
+	tc = (struct trunc_case){ path, (const uint8_t *)f.tensors[0].data + 60000, 0 };
+	st = in_child(read_after_cut, &tc, errfile);
+	fp = fopen(errfile, "r");
+	if (fp) {
+		if (!fgets(msg, sizeof(msg), fp))
+			msg[0] = 0;
+		msg[strcspn(msg, "\n")] = 0;
+		fclose(fp);
+	}
+	snprintf(want, sizeof(want), "%s: cannot read byte %zu of the mapped file (%zu bytes when opened)", path,
+		 (size_t)((const uint8_t *)tc.data - f.map), size);
+	checkf(WIFEXITED(st) && WEXITSTATUS(st) == EX_IOERR,
+	       "a read of the mapping after the file was truncated exits 74 (status 0x%x)", st);
+	checkf(strstr(msg, want) != NULL, "... saying so, with the file and the byte (%.200s)", msg);
+	ds_st_release(&f);
+
+	tc = (struct trunc_case){ path, NULL, 1 };
+	if ((fp = fopen(path, "wb")) != NULL) {
+		for (int i = 0; i < 65536; i++)
+			fputc(0, fp);
+		fclose(fp);
+	}
+	st = in_child(read_after_cut, &tc, errfile);
+	checkf((WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS) || (WIFEXITED(st) && WEXITSTATUS(st) != 0 &&
+							       WEXITSTATUS(st) != EX_IOERR && WEXITSTATUS(st) < 97),
+	       "a SIGBUS in a mapping nobody registered is not taken for a checkpoint's (status 0x%x)", st);
+	unlink(errfile);
+	unlink(path);
+	rmdir(tdir);
+}
+
 int main(void)
 {
 	test_good();
 	test_hostile();
 	test_checkpoints();
+	test_truncated_mapping();
 	return test_done();
 }

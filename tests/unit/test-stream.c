@@ -162,11 +162,105 @@ static void test_conversions(void)
 	      ds_dtype_parse("F4") == DS_DT_INVALID);
 }
 
+/* A frame written in parts is the frame ds_write_frame writes. */
+static void test_parts(void)
+{
+	char *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	FILE *fa = open_memstream(&a, &na), *fb = open_memstream(&b, &nb);
+	struct ds_writer wa, wb;
+	struct ds_frame f;
+	struct ds_error err = { 0 };
+	uint32_t dims[2] = { 7, 3 };
+	int ok = 1;
+
+	ds_frame_init(&f);
+	ds_frame_setup(&f, DS_KIND_HIDDEN, DS_F32, 2, dims);
+	for (int i = 0; i < 21; i++)
+		((float *)f.data)[i] = (float)i / 3;
+	f.seq = 3;
+	f.pos = 9;
+	f.flags = DS_FLAG_FINAL;
+	for (int digest = 0; digest < 2; digest++) {
+		ds_writer_init(&wa, fa, "a");
+		ds_writer_init(&wb, fb, "b");
+		wa.digest = wb.digest = digest;
+		ok &= ds_write_frame(&wa, &f, &err) == 0;
+		ok &= ds_write_frame_begin(&wb, &f, &err) == 0;
+		for (int r = 0; r < 7; r += 3)	/* rows 0-2, 3-5, 6 */
+			ok &= ds_write_frame_part(&wb, (float *)f.data + 3 * r, (size_t)(r < 6 ? 9 : 3) * sizeof(float), &err) == 0;
+		ok &= ds_write_frame_end(&wb, &err) == 0 && wb.index == 1;
+	}
+	fflush(fa);
+	fflush(fb);
+	check("a frame written in three parts equals it written whole, with and without digest",
+	      ok && na == nb && !memcmp(a, b, na));
+	ds_writer_init(&wb, fb, "b");
+	ds_write_frame_begin(&wb, &f, &err);
+	check("parts adding up to more than the frame are refused",
+	      ds_write_frame_part(&wb, f.data, f.nbytes + 4, &err) == EX_SOFTWARE);
+	check("... and ending short of it too", ds_write_frame_end(&wb, &err) == EX_SOFTWARE);
+	fclose(fa);
+	fclose(fb);
+	free(a);
+	free(b);
+	ds_frame_release(&f);
+}
+
+static int admit_calls;
+static int refuse_big(void *ctx, const struct ds_frame *f, struct ds_error *err)
+{
+	admit_calls++;
+	return f->nbytes > *(size_t *)ctx ? ds_error_set(err, EX_DATAERR, "%zu bytes is too many", f->nbytes) : 0;
+}
+
+/* The admit hook sees the header and can refuse before the payload is
+ * read: the frame's buffer is never grown for it. */
+static void test_admit(void)
+{
+	char *m = NULL;
+	size_t n = 0, limit = 64;
+	FILE *w = open_memstream(&m, &n), *r;
+	struct ds_writer wr;
+	struct ds_reader rd;
+	struct ds_frame f, g;
+	struct ds_error err = { 0 };
+	uint32_t small = 4, big = 4096;
+	int rc1, rc2;
+
+	ds_frame_init(&f);
+	ds_frame_init(&g);
+	ds_writer_init(&wr, w, "mem");
+	ds_frame_setup(&f, DS_KIND_TOKENS, DS_I32, 1, &small);
+	memset(f.data, 0, f.nbytes);
+	ds_write_frame(&wr, &f, &err);
+	ds_frame_setup(&f, DS_KIND_TOKENS, DS_I32, 1, &big);
+	memset(f.data, 0, f.nbytes);
+	ds_write_frame(&wr, &f, &err);
+	fclose(w);
+	r = fmemopen(m, n, "rb");
+	ds_reader_init(&rd, r, "mem");
+	rd.admit = refuse_big;
+	rd.admit_ctx = &limit;
+	rc1 = ds_read_frame(&rd, &g, &err);
+	rc2 = ds_read_frame(&rd, &g, &err);
+	check("admit: a small frame passes", rc1 == 1 && admit_calls == 2);
+	checkf(rc2 == EX_DATAERR && !strcmp(err.msg, "mem: frame 1: 16384 bytes is too many"),
+	       "admit: the large one is refused with the hook's message, named (%s)", err.msg);
+	check("admit: ... before its payload was given room", g.cap < 16384);
+	fclose(r);
+	free(m);
+	ds_frame_release(&f);
+	ds_frame_release(&g);
+}
+
 int main(void)
 {
 	test_roundtrip();
 	test_hostile_headers();
 	test_conversions();
+	test_parts();
+	test_admit();
 	free(buf);
 	return test_done();
 }

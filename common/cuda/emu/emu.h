@@ -47,15 +47,23 @@
  *    it (stream/event/device synchronise or query, a synchronous cudaMemcpy,
  *    cudaFree, destroying the stream).  Async copies read their source when
  *    they run, pageable memory included.  The legacy default stream
- *    synchronises with blocking streams; events order streams; elapsed time
- *    is host time at execution.
+ *    synchronises with blocking streams only: a synchronous cudaMemcpy (or
+ *    cudaMemset on stream 0) runs after the legacy stream's and blocking
+ *    streams' earlier work but not a non-blocking stream's, so reading a
+ *    non-blocking stream's result without synchronising it gives the 0xFF
+ *    poison, and a cudaMemset followed by non-blocking-stream work without
+ *    a sync runs late; events order streams; elapsed time is host time at
+ *    execution.
  *  - Graphs: stream capture (fork/join through events), instantiate, launch.
  *    Kernel arguments are copied at launch, memcpy nodes copy when replayed.
- *    During a capture, cudaMalloc/cudaFree/cudaMallocHost/cudaFreeHost,
- *    stream/device/event synchronisation, queries and legacy-stream work
- *    are refused (cudaErrorStreamCaptureUnsupported / ...Implicit) and
- *    invalidate the capture, as CUDA does; EndCapture then returns
- *    cudaErrorStreamCaptureInvalidated.
+ *    Synchronising or querying a capturing stream (any mode); during a
+ *    Global capture (or ThreadLocal on its thread) cudaMalloc/cudaFree/
+ *    cudaMallocHost/cudaFreeHost and device/event synchronisation; and
+ *    legacy-stream work while a blocking stream captures are refused
+ *    (cudaErrorStreamCaptureUnsupported / ...Implicit) and invalidate the
+ *    capture, as CUDA does; EndCapture then returns
+ *    cudaErrorStreamCaptureInvalidated and no graph, and a fork not joined
+ *    back gives cudaErrorStreamCaptureUnjoined.
  *  - Errors: codes, cudaGetErrorString/Name, the per-thread last error.
  *    cudaGetDeviceProperties names the device "dspipe cuda-emu" (sm_90,
  *    132 SMs, H200 limits).

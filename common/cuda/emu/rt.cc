@@ -110,6 +110,20 @@ static capture *breaking_capture(void)
 	return nullptr;
 }
 
+// a capture with a blocking stream in it: legacy-stream work would make the
+// legacy stream depend on it (cudaErrorStreamCaptureImplicit, in any mode)
+static capture *blocking_capture(void)
+{
+	for (capture *c : captures) {
+		if (!(c->origin->flags & cudaStreamNonBlocking))
+			return c;
+		for (CUstream_st *t : c->forked)
+			if (!(t->flags & cudaStreamNonBlocking))
+				return c;
+	}
+	return nullptr;
+}
+
 bool capture_refuses(const char *what)
 {
 	capture *c = breaking_capture();
@@ -150,10 +164,14 @@ cudaError_t enqueue_on(CUstream_st *st, const char *what, std::function<void()> 
 		st->last_node = (long)c->g->ops.size() - 1;
 		return cudaSuccess;
 	}
-	if (st == &legacy_stream && breaking_capture()) {
-		capture_refuses(what);
-		return cudaErrorStreamCaptureImplicit;
-	}
+	if (st == &legacy_stream)
+		if (capture *c = blocking_capture()) {
+			if (!c->invalid)
+				note("%s on the legacy stream while a blocking stream captures: the capture is invalidated",
+				     what);
+			c->invalid = true;
+			return cudaErrorStreamCaptureImplicit;
+		}
 	enqueue_op(st, std::move(fn), nullptr);
 	return cudaSuccess;
 }
@@ -193,6 +211,16 @@ void run_all(void)
 				more = true;
 			}
 	}
+}
+
+// a synchronous call on the legacy stream (cudaMemcpy and friends): fn runs
+// after the legacy stream's earlier work and what that waits for (blocking
+// streams), and not after work on non-blocking streams, which a real
+// cudaMemcpy does not wait for either
+void legacy_sync(std::function<void()> fn)
+{
+	uint64_t seq = enqueue_op(&legacy_stream, std::move(fn), nullptr);
+	run_until(&legacy_stream, seq);
 }
 
 /* ---- memory ---- */
@@ -413,8 +441,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind
 		capture_refuses("cudaMemcpy");
 		return set_error(cudaErrorStreamCaptureImplicit);
 	}
-	run_all();
-	memmove(dst, src, n);
+	legacy_sync([dst, src, n]() { memmove(dst, src, n); });
 	return cudaSuccess;
 }
 
@@ -453,8 +480,7 @@ static cudaError_t copy2d(void *dst, size_t dp, const void *src, size_t sp, size
 		capture_refuses("cudaMemcpy2D");
 		return set_error(cudaErrorStreamCaptureImplicit);
 	}
-	run_all();
-	fn();
+	legacy_sync(fn);
 	return cudaSuccess;
 }
 
@@ -478,8 +504,7 @@ cudaError_t cudaMemcpyToSymbol(const void *sym, const void *src, size_t n, size_
 	if (!sym || !src || (kind != cudaMemcpyHostToDevice && kind != cudaMemcpyDeviceToDevice &&
 			     kind != cudaMemcpyDefault))
 		return set_error(cudaErrorInvalidValue);
-	run_all();
-	memmove((char *)const_cast<void *>(sym) + off, src, n);
+	legacy_sync([=]() { memmove((char *)const_cast<void *>(sym) + off, src, n); });
 	return cudaSuccess;
 }
 
@@ -489,8 +514,7 @@ cudaError_t cudaMemcpyFromSymbol(void *dst, const void *sym, size_t n, size_t of
 	if (!sym || !dst || (kind != cudaMemcpyDeviceToHost && kind != cudaMemcpyDeviceToDevice &&
 			     kind != cudaMemcpyDefault))
 		return set_error(cudaErrorInvalidValue);
-	run_all();
-	memmove(dst, (const char *)sym + off, n);
+	legacy_sync([=]() { memmove(dst, (const char *)sym + off, n); });
 	return cudaSuccess;
 }
 
@@ -630,10 +654,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s)
 		capture_refuses("cudaStreamSynchronize of the legacy stream");
 		return set_error(cudaErrorStreamCaptureImplicit);
 	}
-	if (st == &legacy_stream)
-		run_all();
-	else
-		run_until(st, UINT64_MAX);
+	run_until(st, UINT64_MAX);	// the legacy stream: with what it waits for, not non-blocking streams
 	return cudaSuccess;
 }
 
