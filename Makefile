@@ -201,8 +201,8 @@ fuzz:	## build the libFuzzer targets into build/fuzz (clang)
 bench: all	## run the benchmarks (figures for closing notes)
 	sh bench/run.sh
 
-cuda-test: all	## CUDA checks against the CPU backend; skipped cleanly without a GPU
-	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) DS_ONLY=cuda sh tests/run.sh
+cuda-test:	## on a GPU machine: build, then every cuda test on the GPU (bench/cuda-test.sh; --emu rehearses it)
+	sh bench/cuda-test.sh
 
 install: all	## install binaries and man pages under $(DESTDIR)$(PREFIX)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3

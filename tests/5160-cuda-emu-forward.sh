@@ -10,7 +10,10 @@
 # bit-identity checks are test-cuda-backend (5170).
 . "$DS_TESTS/lib.sh"
 
-EB="$DS_EMU_BUILD/bin"
+# DS_CUDA_BIN: the tools to check (bench/cuda-test.sh points it at the
+# GPU build, with DS_CUDA_REAL=1); the emulated tree's by default
+EB=${DS_CUDA_BIN:-$DS_EMU_BUILD/bin}
+REAL=${DS_CUDA_REAL:-0}
 HELP="$DS_BUILD/tests/test-forward-fixtures"
 if [ ! -x "$EB/ds-forward" ]; then
 	skip "cuda-emu: ds-forward -d cuda in the emulator" "not built: no CUDA headers (make emu)"
@@ -70,11 +73,17 @@ cu forward -m "$FX" --head --all-positions --emit-hidden "$T/h0t" >"$T/main"
 cu forward -m "$FX" --mtp --all-positions "$T/main" >"$T/mtp"
 "$HELP" logits "$FX" "$T/mtp" " (MTP)" | tag "$fxn --mtp"
 
-expect_fail 69 "cuda-emu: no device is 69" env EMU_DEVICES=0 "$EB/ds-forward" -d cuda -m "$FX" "$T/$fxn.h0"
-expect_fail 71 "cuda-emu: a model that does not fit is 71, before allocating" \
-	env EMU_DEVICE_MEM=1M "$EB/ds-forward" -d cuda -m "$FX" "$T/$fxn.h0"
-check "cuda-emu: the 71 message says what is needed and what is free" \
-	grep -q 'needs .* of weights and .* of buffers; the GPU has .* free' "$T/.xf.err"
+# no device: the emulator's switch, and on a GPU no visible device
+expect_fail 69 "cuda-emu: no device is 69" env EMU_DEVICES=0 CUDA_VISIBLE_DEVICES= "$EB/ds-forward" -d cuda -m "$FX" \
+	"$T/$fxn.h0"
+if [ "$REAL" = 1 ]; then
+	skip "cuda-emu: a model that does not fit is 71" "needs the emulator's EMU_DEVICE_MEM"
+else
+	expect_fail 71 "cuda-emu: a model that does not fit is 71, before allocating" \
+		env EMU_DEVICE_MEM=1M "$EB/ds-forward" -d cuda -m "$FX" "$T/$fxn.h0"
+	check "cuda-emu: the 71 message says what is needed and what is free" \
+		grep -q 'needs .* of weights and .* of buffers; the GPU has .* free' "$T/.xf.err"
+fi
 YX="$FIXTURES/models/yarn-long"
 if [ -f "$YX/expected.safetensors" ]; then
 	expect_fail 65 "cuda-emu: a full KV cache is 65" env DS_CUDA_KV_MEM=1 "$EB/ds-forward" -d cuda -m "$YX" \
