@@ -22,7 +22,7 @@ struct forward_opts {
 	long first, last;	/* -1: not given */
 	int head, all_positions, emit_hidden, emit_routes, mtp;
 	int device;
-	long threads, rows;
+	long threads, rows, ctx_size;
 	int ignore_aux, no_batch, no_digest;
 };
 
@@ -59,6 +59,7 @@ static const struct ds_option options[] = {
 	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
 	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 0, 4096),
 	DS_OPT_INT_("rows", 0, &opt.rows, "N", "rows per step and per batch of frames (default 128)", 1, 1 << 20),
+	DS_OPT_INT_("ctx-size", 0, &opt.ctx_size, "N", "a sequence may fill N positions of the KV cache (default: max_position_embeddings)", 1, 1e12),
 	DS_OPT_FLAG_("ignore-aux", 0, &opt.ignore_aux, "accept HIDDEN frames whose aux is not the slice's first layer"),
 	DS_OPT_FLAG_("no-batch", 0, &opt.no_batch, "run every HIDDEN frame alone (no batching of waiting frames)"),
 	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
@@ -91,6 +92,9 @@ static void check_options(const struct ds_model *m)
 		opt.last = m->L;
 	if (opt.first > opt.last || opt.last > m->L)
 		ds_usage_error("--layers %ld:%ld is outside the model's 0:%ld", opt.first, opt.last, m->L);
+	if (opt.ctx_size > m->cfg.max_position_embeddings)
+		ds_usage_error("--ctx-size %ld is beyond the model's max_position_embeddings %ld", opt.ctx_size,
+			       m->cfg.max_position_embeddings);
 }
 
 static void progress(void *ctx, long done, long total)
@@ -103,7 +107,7 @@ static void progress(void *ctx, long done, long total)
 static void open_model(struct ds_model *m, struct ds_backend **b)
 {
 	struct ds_model_want want = { 0, 0, 0, progress, NULL };
-	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows };
+	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, opt.mtp, opt.rows, opt.ctx_size };
 	struct ds_error err = { 0 };
 	int rc;
 

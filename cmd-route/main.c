@@ -58,7 +58,7 @@ static const struct ds_tool tool = {
 static void open_model(struct ds_model *m, struct ds_backend **b)
 {
 	struct ds_model_want want = { 0, 0, 0, NULL, NULL };
-	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, 0, 0 };
+	struct ds_backend_opts bo = { devices[opt.device], (int)opt.threads, 0, 0, 0, 0, 0 };
 	struct ds_error err = { 0 };
 	int rc;
 

@@ -4,7 +4,6 @@
  * so the tool can close a generation ring.  The sampling itself (order of
  * operations, the seeded generator) lives in common/sample.h.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,21 +26,6 @@ struct sample_opts {
 
 static struct sample_opts opt;
 
-static int parse_seed(const char *arg, void *target)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!arg || !*arg || *arg == '-' || *arg == '+')
-		return -1;
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || *end)
-		return -1;
-	*(uint64_t *)target = v;
-	return 0;
-}
-
 static int add_eos(const char *arg, void *unused)
 {
 	long v;
@@ -53,15 +37,7 @@ static int add_eos(const char *arg, void *unused)
 }
 
 static const struct ds_option options[] = {
-	DS_OPT_DOUBLE_("temperature", 't', &opt.p.temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6),
-	DS_OPT_INT_("top-k", 'k', &opt.p.top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647),
-	DS_OPT_DOUBLE_("top-p", 'p', &opt.p.top_p, "P", "keep the most likely tokens up to mass P (default 1 = off)", 0, 1),
-	DS_OPT_DOUBLE_("min-p", 0, &opt.p.min_p, "P", "keep tokens with p >= P * p(best) (default 0 = off)", 0, 1),
-	DS_OPT_DOUBLE_("repeat-penalty", 0, &opt.p.repeat_penalty, "R", "divide positive / multiply negative logits of seen tokens by R (default 1 = off)", 1e-6, 1e6),
-	DS_OPT_DOUBLE_("presence-penalty", 0, &opt.p.presence_penalty, "X", "subtract X from the logit of every seen token (default 0)", -1e6, 1e6),
-	DS_OPT_DOUBLE_("frequency-penalty", 0, &opt.p.frequency_penalty, "X", "subtract X times its count from a seen token's logit (default 0)", -1e6, 1e6),
-	DS_OPT_INT_("penalty-last-n", 0, &opt.p.penalty_last_n, "N", "penalties look at the last N tokens (default -1 = the whole sequence)", -1, 2147483647),
-	DS_OPT_CALL_("seed", 's', &opt.p.seed, "N", "seed of the random stream, 0..2^64-1 (default 0)", parse_seed, 1),
+	DS_SAMPLE_OPTIONS(opt.p),
 	DS_OPT_INT_("logprobs", 0, &opt.p.logprobs, "N", "after each TOKENS frame, a LOGPROBS frame: the chosen token and the top N", 0, 1000000),
 	DS_OPT_STRING_("logprobs-file", 0, &opt.logprobs_file, "FILE", "write the log-probabilities as JSON lines to FILE instead of frames"),
 	DS_OPT_FLAG_("echo", 0, &opt.echo, "pass incoming TOKENS frames on (default: consume them)"),

@@ -26,6 +26,7 @@ struct ds_backend_ops {
 struct ds_backend {
 	const struct ds_backend_ops *ops;
 	void *impl;
+	long max_pos;		/* ds_backend_max_pos of the options: backend.c checks it */
 };
 
 /* The CPU backend (common/cpu/backend-cpu.c). */

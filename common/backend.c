@@ -17,6 +17,9 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 	int rc;
 
 	*out = NULL;
+	if (o->max_ctx < 0 || o->max_ctx > m->cfg.max_position_embeddings)
+		return ds_error_set(err, EX_USAGE, "a context of %ld positions is outside 1..%ld (max_position_embeddings)",
+				    o->max_ctx, m->cfg.max_position_embeddings);
 	if (!strcmp(dev, "cuda")) {
 		/* say first what is missing on this machine or build */
 		if ((rc = ds_device_check(DS_DEVICE_CUDA, err)))
@@ -44,7 +47,28 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 		free(b);
 		return rc;
 	}
+	b->max_pos = ds_backend_max_pos(m, o);
 	*out = b;
+	return 0;
+}
+
+long ds_backend_max_pos(const struct ds_model *m, const struct ds_backend_opts *o)
+{
+	return o->max_ctx > 0 ? o->max_ctx : m->cfg.max_position_embeddings;
+}
+
+/* The context cap, checked here for every backend before a batch reaches
+ * its cache (the backend's own check covers max_position_embeddings). */
+static int check_ctx(const struct ds_backend *b, const struct ds_fwd_batch *batch, struct ds_error *err)
+{
+	for (int i = 0; i < batch->nchunks; i++) {
+		const struct ds_fwd_chunk *c = &batch->chunks[i];
+
+		if (c->pos >= 0 && c->n > 0 && c->pos + c->n > b->max_pos)
+			return ds_error_set(err, EX_DATAERR,
+					    "sequence %llu: positions %ld..%ld go beyond the context of %ld positions",
+					    (unsigned long long)c->seq, c->pos, c->pos + c->n - 1, b->max_pos);
+	}
 	return 0;
 }
 
@@ -77,12 +101,16 @@ long ds_batch_rows(const struct ds_fwd_batch *batch)
 
 int ds_backend_check(struct ds_backend *b, const struct ds_fwd_batch *batch, int mtp, struct ds_error *err)
 {
+	if (check_ctx(b, batch, err))
+		return err->code;
 	return b->ops->check(b->impl, batch, mtp, err);
 }
 
 int ds_backend_layers(struct ds_backend *b, const struct ds_fwd_batch *batch, float *hidden,
 		      struct ds_error *err)
 {
+	if (check_ctx(b, batch, err))
+		return err->code;
 	return b->ops->layers(b->impl, batch, hidden, err);
 }
 
@@ -94,12 +122,16 @@ int ds_backend_head(struct ds_backend *b, const float *hidden, long n, float *lo
 int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
 		   const int32_t *next_tokens, float *logits, struct ds_error *err)
 {
+	if (check_ctx(b, batch, err))
+		return err->code;
 	return b->ops->mtp(b->impl, batch, hidden, next_tokens, logits, err);
 }
 
 int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, long layer, const float *hidden,
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err)
 {
+	if (check_ctx(b, batch, err))
+		return err->code;
 	return b->ops->route(b->impl, batch, layer, hidden, from_input, ids, weights, err);
 }
 

@@ -12,9 +12,10 @@
  * The backend keeps the KV cache per sequence id for the layers it runs.
  * A chunk must continue its sequence: pos == the number of positions
  * already cached (0 for a new sequence), and pos + n <= the model's
- * max_position_embeddings; ds_backend_check() says so without changing
- * anything, and every call that uses the cache checks it first (EX_DATAERR,
- * state unchanged).  ds_backend_end_seq() frees a sequence's cache.
+ * max_position_embeddings, or the smaller max_ctx of the options;
+ * ds_backend_check() says so without changing anything, and every call that
+ * uses the cache checks it first (EX_DATAERR, state unchanged).
+ * ds_backend_end_seq() frees a sequence's cache.
  *
  * Devices: "cpu" (common/cpu, the reference); "cuda" answers EX_UNAVAILABLE
  * (69) until that backend exists.  Results of the CPU backend do not
@@ -60,12 +61,22 @@ struct ds_backend_opts {
 	long first, last;	/* decoder layers run by ds_backend_layers */
 	int mtp;		/* keep a cache for the MTP module */
 	long max_rows;		/* rows per internal step; 0: 128 */
+	/* positions a sequence may fill (a cap of the KV cache, llama.cpp's
+	 * -c; ds-forward --ctx-size): 0 = max_position_embeddings, else at
+	 * most that.  Every call that extends a cache refuses to go beyond
+	 * it (ds_backend_max_pos); a backend that sizes its caches up front
+	 * reads it too. */
+	long max_ctx;
 };
 
 struct ds_backend;
 
+/* EX_USAGE when o->max_ctx is negative or beyond max_position_embeddings. */
 int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const struct ds_backend_opts *o,
 		    struct ds_error *err);
+/* Positions a sequence may fill: o->max_ctx, or max_position_embeddings
+ * when that is 0.  (The rule ds_batch_check's max_pos gets.) */
+long ds_backend_max_pos(const struct ds_model *m, const struct ds_backend_opts *o);
 void ds_backend_free(struct ds_backend *b);
 const char *ds_backend_name(const struct ds_backend *b);
 void ds_backend_set_hooks(struct ds_backend *b, const struct ds_fwd_hooks *h);

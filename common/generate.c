@@ -1,40 +1,43 @@
 /* generate.c - the generation loop around a ring of tools; see generate.h. */
 #include "generate.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "cli.h"
 #include "clock.h"
-#include "tokproc.h"
 
-const char *const ds_gen_stop_names[] = { "eos", "length", "stop", "closed" };
+const char *const ds_gen_stop_names[] = { "eos", "length", "stop", "context", "closed" };
 
-void ds_stop_init(struct ds_stop_filter *f, const char *const *stops, int n)
+/* ---- text and stop strings ---- */
+
+void ds_gen_text_init(struct ds_gen_text *t, const char *const *stops, int nstops)
 {
-	memset(f, 0, sizeof(*f));
-	f->stops = stops;
-	f->n = n;
+	memset(t, 0, sizeof(*t));
+	t->stops = stops;
+	t->nstops = nstops;
+	t->stop_at = -1;
 }
 
-void ds_stop_release(struct ds_stop_filter *f)
+void ds_gen_text_release(struct ds_gen_text *t)
 {
-	free(f->held);
-	memset(f, 0, sizeof(*f));
+	free(t->text);
+	free(t->ends);
+	memset(t, 0, sizeof(*t));
+	t->stop_at = -1;
 }
 
-/* Length of the longest suffix of held that is a proper prefix of a stop. */
-static size_t partial_suffix(const struct ds_stop_filter *f)
+/* Length of the longest suffix of text[from..len) that is a proper prefix
+ * of a stop string: the bytes that must wait for the next token. */
+static size_t held_back(const struct ds_gen_text *t, size_t from)
 {
-	size_t best = 0;
+	size_t best = 0, avail = t->len - from;
 
-	for (int i = 0; i < f->n; i++) {
-		size_t sl = strlen(f->stops[i]);
-		for (size_t k = sl - 1 < f->nheld ? sl - 1 : f->nheld; k > best; k--)
-			if (!memcmp(f->held + f->nheld - k, f->stops[i], k)) {
+	for (int i = 0; i < t->nstops; i++) {
+		size_t sl = strlen(t->stops[i]);
+		for (size_t k = sl - 1 < avail ? sl - 1 : avail; k > best; k--)
+			if (!memcmp(t->text + t->len - k, t->stops[i], k)) {
 				best = k;
 				break;
 			}
@@ -42,66 +45,83 @@ static size_t partial_suffix(const struct ds_stop_filter *f)
 	return best;
 }
 
-long ds_stop_find(const char *text, size_t len, const char *const *stops, int n, int *which)
+/* Offset of the earliest stop string in text[from..len), or -1. */
+static long find_stop(const struct ds_gen_text *t, size_t from)
 {
 	long first = -1;
 
-	for (int i = 0; i < n; i++) {
-		const char *hit = *stops[i] ? memmem(text, len, stops[i], strlen(stops[i])) : NULL;
-		if (hit && (first < 0 || hit - text < first)) {
-			first = (long)(hit - text);
-			if (which)
-				*which = i;
-		}
+	for (int i = 0; i < t->nstops; i++) {
+		const char *hit = *t->stops[i] ? memmem(t->text + from, t->len - from, t->stops[i],
+							 strlen(t->stops[i])) : NULL;
+		if (hit && (first < 0 || hit - t->text < first))
+			first = (long)(hit - t->text);
 	}
 	return first;
 }
 
-int ds_stop_feed(struct ds_stop_filter *f, const char *p, size_t n, ds_put_fn put, void *ctx)
+size_t ds_gen_text_add(struct ds_gen_text *t, const void *bytes, size_t n, const char **show)
 {
-	size_t keep;
-	long first;
-	int which = -1, rc;
+	size_t from = t->shown, upto;
 
-	if (f->found || !n)
+	*show = t->text ? t->text + from : "";
+	if (t->stop_at >= 0)
 		return 0;
-	if (f->nheld + n > f->cap) {
-		f->cap = (f->nheld + n) * 2;
-		f->held = ds_xrealloc(f->held, f->cap);
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->text = ds_xrealloc(t->text, t->cap);
 	}
-	memcpy(f->held + f->nheld, p, n);
-	f->nheld += n;
-	first = ds_stop_find(f->held, f->nheld, f->stops, f->n, &which);
-	if (first >= 0) {
-		f->found = which + 1;
-		rc = first ? put(f->held, (size_t)first, ctx) : 0;
-		f->nheld = 0;
-		return rc;
+	if (t->ntok == t->tcap) {
+		t->tcap = t->tcap ? 2 * t->tcap : 64;
+		t->ends = ds_xrealloc(t->ends, t->tcap * sizeof(*t->ends));
 	}
-	keep = partial_suffix(f);
-	rc = f->nheld > keep ? put(f->held, f->nheld - keep, ctx) : 0;
-	memmove(f->held, f->held + f->nheld - keep, keep);
-	f->nheld = keep;
-	return rc;
+	if (n)
+		memcpy(t->text + t->len, bytes, n);
+	t->len += n;
+	t->text[t->len] = 0;
+	t->ends[t->ntok++] = t->len;
+	*show = t->text + from;
+	/* the held bytes could not start a stop string, so no match starts
+	 * before from (see the invariant in generate.h) */
+	if ((t->stop_at = find_stop(t, from)) >= 0) {
+		t->kept = 0;
+		while (t->kept < t->ntok && t->ends[t->kept] <= (size_t)t->stop_at)
+			t->kept++;
+		upto = (size_t)t->stop_at;
+	} else {
+		upto = t->len - held_back(t, from);
+	}
+	t->shown = upto;
+	return upto - from;
 }
 
-int ds_stop_flush(struct ds_stop_filter *f, ds_put_fn put, void *ctx)
+size_t ds_gen_text_flush(struct ds_gen_text *t, const char **show)
 {
-	int rc = 0;
+	size_t from = t->shown;
 
-	if (!f->found && f->nheld)
-		rc = put(f->held, f->nheld, ctx);
-	f->nheld = 0;
-	return rc;
+	*show = t->text ? t->text + from : "";
+	if (t->stop_at >= 0)
+		return 0;
+	t->shown = t->len;
+	return t->len - from;
 }
 
-static int send_tokens(struct ds_chain *ring, struct ds_frame *f, uint64_t seq, uint64_t pos,
-		       const int32_t *ids, size_t n, struct ds_error *err)
+void ds_gen_seq_release(struct ds_gen_seq *s)
+{
+	ds_ids_release(&s->ids);
+	ds_gen_text_release(&s->text);
+}
+
+/* ---- the ring ---- */
+
+/* The one place tokens go into the ring: ids at positions pos.. of seq. */
+static int feed(struct ds_chain *ring, struct ds_frame *f, uint64_t seq, uint64_t pos, const int32_t *ids,
+		size_t n, struct ds_error *err)
 {
 	uint32_t dim = (uint32_t)n;
 
-	if (ds_frame_setup(f, DS_KIND_TOKENS, DS_I32, 1, &dim))
-		return ds_error_set(err, EX_DATAERR, "prompt of %zu tokens is too long", n);
+	if (n > UINT32_MAX || ds_frame_setup(f, DS_KIND_TOKENS, DS_I32, 1, &dim))
+		return ds_error_set(err, EX_DATAERR, "sequence %llu: %zu tokens are too many for one frame",
+				    (unsigned long long)seq, n);
 	memcpy(f->data, ids, n * sizeof(*ids));
 	f->seq = seq;
 	f->pos = pos;
@@ -143,192 +163,132 @@ static int is_eos(const struct ds_gen_params *gp, int32_t id)
 	return 0;
 }
 
-struct shown {
-	ds_put_fn put;
-	void *ctx;
-	int keep;
-	char *text;
-	size_t len, cap;
-	int closed;
-};
-
-static int show(const char *p, size_t n, void *vs)
+static void show(struct ds_gen_seq *s, const char *p, size_t n)
 {
-	struct shown *s = vs;
-
-	if (s->keep) {
-		if (s->len + n + 1 > s->cap) {
-			s->cap = (s->len + n + 1) * 2;
-			s->text = ds_xrealloc(s->text, s->cap);
-		}
-		memcpy(s->text + s->len, p, n);
-		s->len += n;
-		s->text[s->len] = 0;
-	}
-	if (!s->closed && s->put(p, n, s->ctx))
-		s->closed = 1;
-	return 0;
+	if (n && s->put && s->stop != DS_GEN_OUTPUT_CLOSED && s->put(p, n, s->ctx))
+		s->stop = DS_GEN_OUTPUT_CLOSED;
 }
 
-/* Pass decoded text to the filter; wait_ms as ds_decoder_read. Returns -1
- * at the decoder's end of output. */
-static int pump_text(struct ds_decoder_proc *dec, struct ds_stop_filter *stop, struct shown *s, int wait_ms)
+/* The one rollback: seq keeps its first len positions in every stage. */
+static int roll_back(struct ds_chain *ring, struct ds_frame *f, uint64_t seq, uint64_t len, struct ds_error *err)
 {
-	char buf[4096];
-	long k;
-
-	while ((k = ds_decoder_read(dec, buf, sizeof(buf), wait_ms)) > 0) {
-		ds_stop_feed(stop, buf, (size_t)k, show, s);
-		wait_ms = 0;
-	}
-	return k < 0 ? -1 : 0;
+	ds_frame_truncate(f, seq, len);
+	return ds_chain_send(ring, f, err);
 }
 
-int ds_generate(struct ds_chain *ring, const char *model, uint64_t seq, uint64_t pos,
-		const int32_t *ids, size_t n, const struct ds_gen_params *gp,
-		ds_put_fn put, void *ctx, int keep_text, struct ds_gen_result *res,
+/* A sequence is done: show what was held back (unless a stop string cut
+ * it), and free its state in the ring when asked. */
+static int finish(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_params *gp, struct ds_gen_seq *s,
+		  uint64_t seq, enum ds_gen_stop why, struct ds_error *err)
+{
+	const char *p;
+	size_t n;
+
+	if (s->stop != DS_GEN_OUTPUT_CLOSED) {
+		s->stop = why;
+		n = ds_gen_text_flush(&s->text, &p);
+		show(s, p, n);
+	}
+	s->state = 2;
+	if (!gp->end_done)
+		return 0;
+	ds_frame_control(f, DS_CONTROL_END, seq);
+	return ds_chain_send(ring, f, err);
+}
+
+/* Send a sequence's prompt, or stop it at once when it does not fit. */
+static int start(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_params *gp, struct ds_gen_seq *s,
+		 uint64_t seq, struct ds_error *err)
+{
+	s->unfed = -1;
+	s->next_pos = s->pos;
+	ds_gen_text_init(&s->text, gp->stops, gp->nstops);
+	if (!s->nprompt || s->pos + s->nprompt > (uint64_t)gp->ctx) {
+		s->stop = DS_GEN_CONTEXT;
+		s->state = 2;
+		return 0;
+	}
+	s->state = 1;
+	s->t0 = ds_seconds();
+	s->next_pos = s->pos + s->nprompt;
+	return feed(ring, f, seq, s->pos, s->prompt, s->nprompt, err);
+}
+
+/*
+ * The one place a sampled id is judged: keep it or not, show its text, and
+ * either feed it back or end the sequence (with a rollback after a stop
+ * string).  Generated ids 0..ids.n-2 are in the cache, the new one is not.
+ */
+static int judge(struct ds_chain *ring, struct ds_frame *f, const struct ds_gen_params *gp, struct ds_gen_seq *s,
+		 uint64_t seq, int32_t id, struct ds_error *err)
+{
+	uint64_t base = s->pos + s->nprompt;	/* position of generated id 0 */
+	const uint8_t *bytes;
+	const char *p;
+	size_t len = 0, n;
+	double now = ds_seconds();
+
+	if (!s->t1)
+		s->t1 = now;
+	s->t_prompt = s->t1 - s->t0;
+	s->t_generate = now - s->t1;
+	s->generated++;
+	if (is_eos(gp, id)) {
+		s->unfed = id;
+		return finish(ring, f, gp, s, seq, DS_GEN_EOS, err);
+	}
+	ds_ids_push(&s->ids, id);
+	bytes = ds_tokenizer_bytes(gp->tok, id, &len);
+	n = ds_gen_text_add(&s->text, bytes ? bytes : (const uint8_t *)"", bytes ? len : 0, &p);
+	show(s, p, n);
+	if (s->text.stop_at >= 0) {
+		size_t keep = s->text.kept, fed = s->ids.n - 1;
+		int rc;
+
+		s->ids.n = keep;
+		s->generated = (long)keep;
+		s->next_pos = base + keep;
+		if (keep < fed && (rc = roll_back(ring, f, seq, s->next_pos, err)))
+			return rc;
+		return finish(ring, f, gp, s, seq, DS_GEN_STOP_STRING, err);
+	}
+	s->unfed = id;
+	if (s->stop == DS_GEN_OUTPUT_CLOSED)
+		return finish(ring, f, gp, s, seq, DS_GEN_OUTPUT_CLOSED, err);
+	if (gp->max_tokens >= 0 && s->generated >= gp->max_tokens)
+		return finish(ring, f, gp, s, seq, DS_GEN_LENGTH, err);
+	if (s->next_pos >= (uint64_t)gp->ctx)
+		return finish(ring, f, gp, s, seq, DS_GEN_CONTEXT, err);
+	s->unfed = -1;
+	s->next_pos++;
+	return feed(ring, f, seq, s->next_pos - 1, &id, 1, err);
+}
+
+int ds_generate(struct ds_chain *ring, const struct ds_gen_params *gp, struct ds_gen_seq *seqs, int nseq,
 		struct ds_error *err)
 {
-	struct ds_decoder_proc dec;
-	struct ds_stop_filter stop;
-	struct shown s = { put, ctx, keep_text, NULL, 0, 0, 0 };
 	struct ds_frame f;
-	int outstanding = 0, done = 0, rc;
-	double t0, t1 = 0;
-
-	memset(res, 0, sizeof(*res));
-	res->unfed = -1;
-	res->prompt_tokens = (long)n;
-	if ((rc = ds_decoder_start(&dec, model, err)))
-		return rc;
-	ds_stop_init(&stop, gp->stops, gp->nstops);
-	ds_frame_init(&f);
-	t0 = ds_seconds();
-	if ((rc = send_tokens(ring, &f, seq, pos, ids, n, err)))
-		goto out;
-	pos += n;
-	outstanding = 1;
-	while (outstanding) {
-		struct pollfd pfd[2] = { { fileno(ring->out), POLLIN, 0 }, { dec.out_fd, POLLIN, 0 } };
-
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
-			rc = ds_error_set(err, EX_OSERR, "poll: %s", strerror(errno));
-			goto out;
-		}
-		if (pfd[1].revents)
-			pump_text(&dec, &stop, &s, 0);
-		if (!done && (stop.found || s.closed)) {
-			done = 1;
-			res->stop = stop.found ? DS_GEN_STOP_STRING : DS_GEN_OUTPUT_CLOSED;
-		}
-		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
-			continue;
-		if ((rc = recv_frame(ring, &f, err)))
-			goto out;
-		if (f.kind != DS_KIND_TOKENS || f.seq != seq || ds_frame_numel(&f) != 1)
-			continue;	/* CONTROL and LOGPROBS frames are not ours to act on */
-		outstanding--;
-		int32_t id = *(int32_t *)f.data;
-		if (!t1)
-			t1 = ds_seconds();
-		if (done) {	/* computed in flight after a stop: discarded */
-			continue;
-		}
-		res->generated++;
-		res->t_generate = ds_seconds() - t1;
-		if (is_eos(gp, id)) {
-			res->stop = DS_GEN_EOS;
-			res->unfed = id;
-			done = 1;
-			continue;
-		}
-		if ((rc = ds_decoder_put(&dec, id, seq, pos, err)))
-			goto out;
-		if (gp->max_tokens >= 0 && res->generated >= gp->max_tokens) {
-			res->stop = DS_GEN_LENGTH;
-			res->unfed = id;
-			done = 1;
-			continue;
-		}
-		if ((rc = send_tokens(ring, &f, seq, pos, &id, 1, err)))
-			goto out;
-		pos++;
-		outstanding++;
-	}
-	/* the rest of the text: close the decoder's input and read to its end */
-	ds_decoder_close_input(&dec);
-	while (pump_text(&dec, &stop, &s, 1000) == 0)
-		;
-	if (stop.found)	/* found in the last text: the token stops it */
-		res->stop = DS_GEN_STOP_STRING;
-	ds_stop_flush(&stop, show, &s);
-	if (s.closed)
-		res->stop = DS_GEN_OUTPUT_CLOSED;
-out:
-	res->t_prompt = (t1 ? t1 : ds_seconds()) - t0;
-	res->next_pos = pos;
-	{
-		struct ds_error derr = { 0 };
-		int drc = ds_decoder_finish(&dec, &derr);
-		if (!rc && drc) {
-			*err = derr;
-			rc = drc;
-		}
-	}
-	ds_stop_release(&stop);
-	ds_frame_release(&f);
-	res->text = s.text;
-	res->text_len = s.len;
-	return rc;
-}
-
-int ds_generate_batch(struct ds_chain *ring, int nseq, int32_t *const *prompts, const size_t *n,
-		      const struct ds_gen_params *gp, int32_t **out_ids, size_t *out_n,
-		      enum ds_gen_stop *stops, struct ds_error *err)
-{
-	struct ds_frame f;
-	uint64_t *pos = ds_xcalloc((size_t)nseq, sizeof(*pos));
-	size_t *cap = ds_xcalloc((size_t)nseq, sizeof(*cap));
-	int running = nseq, rc = 0;
+	int next = 0, running = 0, rc = 0;
 
 	ds_frame_init(&f);
-	for (int i = 0; i < nseq && !rc; i++) {
-		out_ids[i] = NULL;
-		out_n[i] = 0;
-		rc = send_tokens(ring, &f, (uint64_t)i, 0, prompts[i], n[i], err);
-		pos[i] = n[i];
-	}
-	while (!rc && running) {
-		int32_t id;
-		uint64_t s;
-
+	for (;;) {
+		while (!rc && next < nseq && running < DS_GEN_MAX_RUNNING) {
+			rc = start(ring, &f, gp, &seqs[next], (uint64_t)next, err);
+			running += seqs[next++].state == 1;
+		}
+		if (rc || !running)
+			break;
 		if ((rc = recv_frame(ring, &f, err)))
 			break;
-		if (f.kind != DS_KIND_TOKENS || f.seq >= (uint64_t)nseq || ds_frame_numel(&f) != 1)
+		/* CONTROL frames coming round and LOGPROBS are not ours to act on */
+		if (f.kind != DS_KIND_TOKENS || f.seq >= (uint64_t)nseq || ds_frame_numel(&f) != 1 ||
+		    seqs[f.seq].state != 1)
 			continue;
-		s = f.seq;
-		id = *(int32_t *)f.data;
-		if (is_eos(gp, id)) {
-			stops[s] = DS_GEN_EOS;
-		} else {
-			if (out_n[s] == cap[s]) {
-				cap[s] = cap[s] ? cap[s] * 2 : 64;
-				out_ids[s] = ds_xrealloc(out_ids[s], cap[s] * sizeof(int32_t));
-			}
-			out_ids[s][out_n[s]++] = id;
-			if (gp->max_tokens < 0 || (long)out_n[s] < gp->max_tokens) {
-				rc = send_tokens(ring, &f, s, pos[s]++, &id, 1, err);
-				continue;
-			}
-			stops[s] = DS_GEN_LENGTH;
-		}
-		/* this sequence is finished: free its state in every stage */
-		running--;
-		ds_frame_control(&f, DS_CONTROL_END, s);
-		rc = ds_chain_send(ring, &f, err);
+		struct ds_gen_seq *s = &seqs[f.seq];
+
+		rc = judge(ring, &f, gp, s, f.seq, *(int32_t *)f.data, err);
+		running -= s->state == 2;
 	}
 	ds_frame_release(&f);
-	free(pos);
-	free(cap);
 	return rc;
 }

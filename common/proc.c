@@ -48,8 +48,6 @@ char *ds_tool_path(const char *name)
 	char *path = ds_xmalloc(n);
 
 	snprintf(path, n, "%s%s", dir, name);
-	if (*dir && access(path, X_OK) != 0)
-		snprintf(path, n, "%s", name);
 	return path;
 }
 
@@ -107,8 +105,15 @@ void ds_pipe_forget(int fd)
 
 int ds_spawn(struct ds_proc *p, int in_fd, int out_fd, struct ds_error *err)
 {
+	const char *base = strrchr(p->argv[0], '/');
 	pid_t pid;
 
+	/* a sibling that is not there is said here, by name, and never
+	 * looked for in $PATH (which may hold another version) */
+	if (base && access(p->argv[0], X_OK))
+		return ds_error_set(err, errno == ENOENT ? DS_EX_NOTFOUND : EX_OSERR,
+				    "cannot run %s: no executable '%s' next to %s (%s)", base + 1, p->argv[0],
+				    ds_progname, strerror(errno));
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
@@ -124,7 +129,7 @@ int ds_spawn(struct ds_proc *p, int in_fd, int out_fd, struct ds_error *err)
 		signal(SIGPIPE, SIG_DFL);
 		execvp(p->argv[0], p->argv);
 		fprintf(stderr, "%s: cannot run '%s': %s\n", ds_progname, p->argv[0], strerror(errno));
-		_exit(errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR);
+		_exit(errno == ENOENT ? DS_EX_NOTFOUND : EX_OSERR);
 	}
 	p->pid = pid;
 	p->reaped = 0;
@@ -190,7 +195,7 @@ void ds_proc_format(const struct ds_proc *p, char *out, size_t len)
 
 	out[0] = 0;
 	for (int i = 0; i < p->argc && n < len; i++) {
-		const char *a = i ? p->argv[i] : (strrchr(p->argv[0], '/') ? strrchr(p->argv[0], '/') + 1 : p->argv[0]);
+		const char *a = p->argv[i];
 
 		if (i)
 			n += (size_t)snprintf(out + n, len - n, " ");

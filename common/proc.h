@@ -25,10 +25,16 @@ struct ds_proc {
 	int reaped;
 };
 
-/* Directory of the running executable (for finding sibling tools); falls
- * back to "" (search PATH). */
+/* Exit code for "a tool to run is not there", as a shell's "command not
+ * found" (69 is for devices, 71 for a system call that failed). */
+#define DS_EX_NOTFOUND 127
+
+/* Directory of the running executable, with its trailing slash (for finding
+ * sibling tools); "" when /proc/self/exe cannot be read (then PATH is
+ * searched). */
 const char *ds_tool_dir(void);
-/* Full path of tool "ds-NAME" next to this executable, or just the name. */
+/* Path of tool "ds-NAME" next to this executable (malloc'd): a sibling, even
+ * when it is missing (ds_spawn says so), never another copy from PATH. */
 char *ds_tool_path(const char *name);
 
 void ds_proc_init(struct ds_proc *p, const char *tool);
@@ -43,8 +49,9 @@ int ds_pipe(int fds[2]);
 /* Forget a registered fd (after the parent closed it). */
 void ds_pipe_forget(int fd);
 
-/* Start p with stdin = in_fd and stdout = out_fd (-1: inherit).  Returns 0
- * or EX_OSERR with err filled. */
+/* Start p with stdin = in_fd and stdout = out_fd (-1: inherit).  Returns 0,
+ * DS_EX_NOTFOUND when the program (a path) is not there, or EX_OSERR, with
+ * err filled. */
 int ds_spawn(struct ds_proc *p, int in_fd, int out_fd, struct ds_error *err);
 /* Wait for p; returns its wait status. */
 int ds_proc_wait(struct ds_proc *p);
@@ -57,7 +64,8 @@ void ds_proc_describe(const struct ds_proc *p, char *out, size_t len);
 /* s quoted for a POSIX shell (as is when it needs no quoting); returns the
  * length it wanted to write. */
 size_t ds_shell_quote(const char *s, char *out, size_t len);
-/* Shell-quoted command line, for --print-pipeline. */
+/* Shell-quoted command line (the program as its path: a sibling's path
+ * works from any directory), for --print-pipeline. */
 void ds_proc_format(const struct ds_proc *p, char *out, size_t len);
 
 #endif

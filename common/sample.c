@@ -15,6 +15,7 @@
 #include "sample.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,56 @@ void ds_sample_params_default(struct ds_sample_params *p)
 	p->repeat_penalty = 1.0;
 	p->penalty_last_n = -1;
 	p->logprobs = -1;
+}
+
+int ds_sample_parse_seed(const char *arg, void *target)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!arg || !*arg || *arg == '-' || *arg == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || *end)
+		return -1;
+	*(uint64_t *)target = v;
+	return 0;
+}
+
+/* "--name=v" with the fewest digits that read back as v */
+static void double_arg(char *out, const char *name, double v)
+{
+	snprintf(out, 64, "--%s=%.15g", name, v);
+	if (strtod(strchr(out, '=') + 1, NULL) != v)
+		snprintf(out, 64, "--%s=%.17g", name, v);
+}
+
+int ds_sample_params_args(const struct ds_sample_params *p, char args[DS_SAMPLE_NARGS][64])
+{
+	struct ds_sample_params d;
+	int n = 0;
+
+	ds_sample_params_default(&d);
+	if (p->temperature != d.temperature)
+		double_arg(args[n++], "temperature", p->temperature);
+	if (p->top_k != d.top_k)
+		snprintf(args[n++], 64, "--top-k=%ld", p->top_k);
+	if (p->top_p != d.top_p)
+		double_arg(args[n++], "top-p", p->top_p);
+	if (p->min_p != d.min_p)
+		double_arg(args[n++], "min-p", p->min_p);
+	if (p->repeat_penalty != d.repeat_penalty)
+		double_arg(args[n++], "repeat-penalty", p->repeat_penalty);
+	if (p->presence_penalty != d.presence_penalty)
+		double_arg(args[n++], "presence-penalty", p->presence_penalty);
+	if (p->frequency_penalty != d.frequency_penalty)
+		double_arg(args[n++], "frequency-penalty", p->frequency_penalty);
+	if (p->penalty_last_n != d.penalty_last_n)
+		snprintf(args[n++], 64, "--penalty-last-n=%ld", p->penalty_last_n);
+	if (p->seed != d.seed)
+		snprintf(args[n++], 64, "--seed=%llu", (unsigned long long)p->seed);
+	return n;
 }
 
 /* ---- histories ---- */

@@ -64,6 +64,32 @@ struct ds_sample_params {
 void ds_sample_params_default(struct ds_sample_params *p);
 
 /*
+ * The sampling parameters (temperature .. seed, not logprobs) as rows of a
+ * cli.h option table, for p, a struct ds_sample_params: ds-sample's own
+ * options, and ds-run's, so that a driver refuses a bad value itself before
+ * it starts anything.  The user includes cli.h.
+ */
+#define DS_SAMPLE_OPTIONS(p) \
+	DS_OPT_DOUBLE_("temperature", 't', &(p).temperature, "T", "divide the logits by T before softmax; 0 = greedy (default 0)", 0, 1e6), \
+	DS_OPT_INT_("top-k", 'k', &(p).top_k, "K", "keep only the K most likely tokens (default 0 = off)", 0, 2147483647), \
+	DS_OPT_DOUBLE_("top-p", 'p', &(p).top_p, "P", "keep the most likely tokens up to mass P (default 1 = off)", 0, 1), \
+	DS_OPT_DOUBLE_("min-p", 0, &(p).min_p, "P", "keep tokens with p >= P * p(best) (default 0 = off)", 0, 1), \
+	DS_OPT_DOUBLE_("repeat-penalty", 0, &(p).repeat_penalty, "R", "divide positive / multiply negative logits of seen tokens by R (default 1 = off)", 1e-6, 1e6), \
+	DS_OPT_DOUBLE_("presence-penalty", 0, &(p).presence_penalty, "X", "subtract X from the logit of every seen token (default 0)", -1e6, 1e6), \
+	DS_OPT_DOUBLE_("frequency-penalty", 0, &(p).frequency_penalty, "X", "subtract X times its count from a seen token's logit (default 0)", -1e6, 1e6), \
+	DS_OPT_INT_("penalty-last-n", 0, &(p).penalty_last_n, "N", "penalties look at the last N tokens (default -1 = the whole sequence)", -1, 2147483647), \
+	DS_OPT_CALL_("seed", 's', &(p).seed, "N", "seed of the random stream, 0..2^64-1 (default 0)", ds_sample_parse_seed, 1)
+/* --seed's value: a decimal (or 0x) integer 0..2^64-1 into *(uint64_t *)target;
+ * 0, or -1 on junk (a DS_OPT_CALL_ callback). */
+int ds_sample_parse_seed(const char *arg, void *target);
+/* The options that give ds-sample the parameters of p: "--NAME=VALUE" for
+ * each one (but logprobs) that differs from the default, doubles written so
+ * that they read back exactly, into args[0..DS_SAMPLE_NARGS); returns the
+ * count. */
+#define DS_SAMPLE_NARGS 9
+int ds_sample_params_args(const struct ds_sample_params *p, char args[DS_SAMPLE_NARGS][64]);
+
+/*
  * A token history by position: tokens[i] is the token at position
  * base + i.  Writing at a position beyond the end (a gap) or before base
  * drops what was known, since the tokens in between are unknown; writing

@@ -2,15 +2,14 @@
 #include "tokproc.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "proc.h"
+#include "stream.h"
 
 /* Write input to an unlinked-later temporary file; returns its path. */
 static int temp_input(const char *input, size_t len, char *path, size_t pathlen, struct ds_error *err)
@@ -136,95 +135,4 @@ int ds_tokproc_encode(const char *model, const char *const *args, const char *te
 	fclose(fp);
 	free(out);
 	return rc < 0 || rc > 1 ? rc : 0;
-}
-
-int ds_decoder_start(struct ds_decoder_proc *d, const char *model, struct ds_error *err)
-{
-	int in[2], out[2], rc;
-
-	memset(d, 0, sizeof(*d));
-	signal(SIGPIPE, SIG_IGN);
-	ds_proc_init(&d->p, "ds-tokenize");
-	ds_proc_arg(&d->p, "-m");
-	ds_proc_arg(&d->p, model);
-	ds_proc_arg(&d->p, "-d");
-	if (ds_pipe(in) || ds_pipe(out))
-		return ds_error_set(err, EX_OSERR, "cannot make a pipe: %s", strerror(errno));
-	rc = ds_spawn(&d->p, in[0], out[1], err);
-	close(in[0]);
-	close(out[1]);
-	ds_pipe_forget(in[0]);
-	ds_pipe_forget(out[1]);
-	if (rc)
-		return rc;
-	d->in = fdopen(in[1], "wb");
-	d->out_fd = out[0];
-	fcntl(d->out_fd, F_SETFL, fcntl(d->out_fd, F_GETFL) | O_NONBLOCK);
-	ds_writer_init(&d->w, d->in, "decoder input");
-	d->w.digest = 0;
-	ds_frame_init(&d->f);
-	d->running = 1;
-	return 0;
-}
-
-int ds_decoder_put(struct ds_decoder_proc *d, int32_t id, uint64_t seq, uint64_t pos, struct ds_error *err)
-{
-	uint32_t one = 1;
-
-	ds_frame_setup(&d->f, DS_KIND_TOKENS, DS_I32, 1, &one);
-	*(int32_t *)d->f.data = id;
-	d->f.seq = seq;
-	d->f.pos = pos;
-	d->f.flags = 0;
-	return ds_write_frame(&d->w, &d->f, err);
-}
-
-long ds_decoder_read(struct ds_decoder_proc *d, char *buf, size_t cap, int wait_ms)
-{
-	struct pollfd pfd = { .fd = d->out_fd, .events = POLLIN };
-	ssize_t k;
-
-	if (d->out_fd < 0)
-		return -1;
-	if (wait_ms && poll(&pfd, 1, wait_ms) <= 0)
-		return 0;
-	k = read(d->out_fd, buf, cap);
-	if (k > 0)
-		return (long)k;
-	if (k < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	return -1;
-}
-
-void ds_decoder_close_input(struct ds_decoder_proc *d)
-{
-	if (d->in) {
-		ds_pipe_forget(fileno(d->in));
-		fclose(d->in);
-		d->in = NULL;
-	}
-}
-
-int ds_decoder_finish(struct ds_decoder_proc *d, struct ds_error *err)
-{
-	int rc = 0;
-
-	if (!d->running)
-		return 0;
-	ds_decoder_close_input(d);
-	if (d->out_fd >= 0) {
-		ds_pipe_forget(d->out_fd);
-		close(d->out_fd);
-		d->out_fd = -1;
-	}
-	ds_proc_wait(&d->p);
-	if (ds_proc_exit_code(&d->p, 1)) {
-		char why[256];
-		ds_proc_describe(&d->p, why, sizeof(why));
-		rc = ds_error_set(err, ds_proc_exit_code(&d->p, 1), "decoding failed: %s", why);
-	}
-	ds_frame_release(&d->f);
-	ds_proc_release(&d->p);
-	d->running = 0;
-	return rc;
 }

@@ -63,3 +63,17 @@ expect_fail 64 "ds-route without --layer is 64" ds route -m "$FX" "$T/h0"
 expect_fail 65 "ds-route --from-layer-input on aux 0 for layer 1 is 65" ds route -m "$FX" --layer 1 --from-layer-input "$T/h0"
 expect_fail 65 "ds-route on the wrong width is 65" ds route -m "$FX" --layer 1 "$T/narrow"
 expect_fail 69 "ds-route --device cuda is 69" ds route -m "$FX" --layer 1 --device cuda "$T/h0"
+
+# --ctx-size caps what a sequence may fill, across frames, with the same
+# results below the cap
+echo '4' | ds cat --from-ids --pos 3 | ds embed -m "$FX" >"$T/h3"
+cat "$T/h0" "$T/h3" >"$T/four"
+ds forward -m "$FX" --head "$T/four" >"$T/four.ref"
+check "--ctx-size 4 takes 4 positions, the logits unchanged" sh -c "ds-forward -m '$FX' --head --ctx-size 4 '$T/four' | cmp -s - '$T/four.ref'"
+expect_fail 65 "--ctx-size 3 refuses the frame that goes beyond it" sh -c "ds-forward -m '$FX' --head --ctx-size 3 '$T/four' >'$T/cap.out'"
+check "the message names the positions and the context" grep -q 'positions 3\.\.3 go beyond the context of 3 positions' "$T/.xf.err"
+ds forward -m "$FX" --head "$T/h0" >"$T/h0.ref"
+check_files "the frame before it was answered" "$T/cap.out" "$T/h0.ref"
+expect_fail 65 "--ctx-size 2 refuses a first frame of 3" ds forward -m "$FX" --ctx-size 2 "$T/h0"
+expect_fail 64 "--ctx-size beyond max_position_embeddings is 64" ds forward -m "$FX" --ctx-size 163841 "$T/h0"
+expect_fail 64 "--ctx-size 0 is 64" ds forward -m "$FX" --ctx-size 0 "$T/h0"

@@ -1,5 +1,6 @@
 # ds-run: the generation ring against the tools run by hand, stops, batch,
-# interactive turns, loglikelihood requests, and failure handling.
+# interactive turns, loglikelihood requests, and failure handling (more in
+# 4010 chat, 4020 limits and options, 4030 output and the shell pipeline).
 . "$DS_TESTS/lib.sh"
 M="$T/model"
 TOK="$DS_TESTS/../share/deepseek-v3/tokenizer.json"
@@ -41,7 +42,7 @@ run -m "$M" -n 8 --stop "$stop" "The quick brown fox" >"$T/stop.txt" 2>"$T/stop.
 check_eq "--stop cuts the text before the stop string" "$(cat "$T/stop.txt")" "$want"
 check "--stop is reported as the reason" grep -q 'stop: stop$' "$T/stop.err"
 run -q -m "$M" -n 8 --stop "$stop" --batch "$T/one.jsonl" >"$T/bstop.out"
-check "--batch applies --stop to the finished text" grep -q '"stop":"stop"' "$T/bstop.out"
+check "--batch applies --stop" grep -q '"stop":"stop"' "$T/bstop.out"
 first=$(cut -d' ' -f$((n0 + 1)) <"$T/ids")
 mkdir "$T/eosmodel"
 ln -s "$M"/*.safetensors "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/eosmodel/"
@@ -90,14 +91,8 @@ sleep 0.3
 check_eq "no stage left running after | head" "$(pgrep -f "$M" | wc -l | tr -d ' ')" 0
 check_eq "no error after | head" "$(grep -v '^ds-run: load' "$T/head.err")" ""
 
-# 8. a stage that dies makes the ring fail with its error, without hanging
-mkdir "$T/short"
-ln -s "$M"/*.safetensors "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/short/"
-sed 's/"max_position_embeddings":[^,]*,/"max_position_embeddings": 12,/' "$M/config.json" >"$T/short/config.json"
-# (the text generated before the failure may have been written: stdout goes to a file)
-expect_fail 65 "a stage failing mid-generation fails the ring" sh -c "timeout 120 ds-run -m '$T/short' -n 50 --ignore-eos 'The quick brown fox' >'$T/short.out'"
-check "the failing stage is named" grep -qE 'ds-(embed|forward)' "$T/.xf.err"
-expect_fail 64 "a bad sampling option fails the ring at start" run -m "$M" -t -1 "x"
+# 8. failures at start (a stage dying mid-generation: 4030; the context: 4020)
+expect_fail 64 "a bad sampling option is refused at start" run -m "$M" -t -1 "x"
 expect_fail 64 "prompt and --batch exclude each other" run -m "$M" --batch "$T/b.jsonl" "x"
 expect_fail 66 "missing model" run -m "$T/nope" "x"
 expect_fail 65 "a bad batch line" sh -c "echo 'not json' >'$T/bad.jsonl'; timeout 60 ds-run -m '$M' --batch '$T/bad.jsonl'"

@@ -156,7 +156,7 @@ static void test_fixture(const char *name, const char *dir)
 	struct ds_st_file ex;
 	struct ds_error err = { 0 };
 	struct ds_backend *b = NULL;
-	struct ds_backend_opts o = { "cpu", 0, 0, 0, 0, 0 };
+	struct ds_backend_opts o = { "cpu", 0, 0, 0, 0, 0, 0 };
 	const struct ds_tensor_info *ti, *tl;
 	struct capture cap = { 0 };
 	char key[64];
@@ -264,7 +264,7 @@ static void test_fixture(const char *name, const char *dir)
 	/* the same sequence as a prompt + one-token frames, next to a second
 	 * sequence in the same batches, on 1 thread: the same bits */
 	{
-		struct ds_backend_opts o1 = { "cpu", 1, 0, L, 0, 5 };
+		struct ds_backend_opts o1 = { "cpu", 1, 0, L, 0, 5, 0 };
 		long P = T / 2;
 		int bad = 0, ok = 1;
 
@@ -354,7 +354,7 @@ static void widen_mlp(struct widen *wd, struct ds_mlp *mlp)
 /* logits at every position of the fixture's input, one process-like run */
 static int run_logits(const struct ds_model *m, const int32_t *ids, long T, float *logits)
 {
-	struct ds_backend_opts o = { "cpu", 0, 0, m->L, 0, 0 };
+	struct ds_backend_opts o = { "cpu", 0, 0, m->L, 0, 0, 0 };
 	struct ds_fwd_chunk ch = { 0, 0, T };
 	struct ds_fwd_batch batch = { 1, &ch };
 	struct ds_backend *b;

@@ -540,6 +540,32 @@ static void test_frames(void)
 	ds_frame_release(&t);
 }
 
+/* The options a driver passes to ds-sample: only what differs from the
+ * defaults, each double exactly as it reads back, the seed in full. */
+static void test_params_args(void)
+{
+	struct ds_sample_params p;
+	char args[DS_SAMPLE_NARGS][64];
+	int n;
+
+	ds_sample_params_default(&p);
+	check("the defaults need no options", ds_sample_params_args(&p, args) == 0);
+	p.temperature = 0.7;
+	p.top_p = 0.1 + 0.2;	/* 0.30000000000000004 */
+	p.top_k = 40;
+	p.penalty_last_n = 0;
+	p.seed = UINT64_MAX;
+	n = ds_sample_params_args(&p, args);
+	check("five parameters differ", n == 5);
+	check("a short double is written short", n == 5 && !strcmp(args[0], "--temperature=0.7"));
+	check("in table order", n == 5 && !strcmp(args[1], "--top-k=40") && !strcmp(args[4], "--seed=18446744073709551615"));
+	check("a double that needs 17 digits reads back exactly",
+	      n == 5 && !strncmp(args[2], "--top-p=", 8) && strtod(args[2] + 8, NULL) == 0.1 + 0.2);
+	check("penalty-last-n 0 differs from the default -1", n == 5 && !strcmp(args[3], "--penalty-last-n=0"));
+	check("--seed takes 2^64-1 and refuses a sign", ds_sample_parse_seed("18446744073709551615", &p.seed) == 0 &&
+	      p.seed == UINT64_MAX && ds_sample_parse_seed("-1", &p.seed) == -1 && ds_sample_parse_seed("1x", &p.seed) == -1);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -551,5 +577,6 @@ int main(void)
 	test_large_top_p();
 	test_penalties();
 	test_frames();
+	test_params_args();
 	return test_done();
 }
