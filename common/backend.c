@@ -32,6 +32,7 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 			free(b);
 			return ds_error_prefix(err, "device 'cuda'");
 		}
+		b->max_pos = ds_backend_max_pos(m, o);
 		*out = b;
 		return 0;
 #else

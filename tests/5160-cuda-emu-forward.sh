@@ -84,6 +84,8 @@ else
 	check "cuda-emu: the 71 message says what is needed and what is free" \
 		grep -q 'needs .* of weights and .* of buffers; the GPU has .* free' "$T/.xf.err"
 fi
+expect_fail 65 "cuda-emu: --ctx-size 20 refuses a 40-row frame with 65" "$EB/ds-forward" -d cuda --ctx-size 20 -m "$FX" \
+	"$T/$fxn.h0"
 YX="$FIXTURES/models/yarn-long"
 if [ -f "$YX/expected.safetensors" ]; then
 	expect_fail 65 "cuda-emu: a full KV cache is 65" env DS_CUDA_KV_MEM=1 "$EB/ds-forward" -d cuda -m "$YX" \

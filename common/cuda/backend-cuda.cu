@@ -209,7 +209,7 @@ static int open_engine(struct dsc_engine *e, const struct ds_backend_opts *o, st
 	/* count everything before allocating anything */
 	state_layout(e, NULL, &e->rows);
 	place_buffers(e, &e->buf);
-	kv_min = dsc_kv_table_bytes(m->cfg.max_position_embeddings) * (size_t)(1 + (o->mtp != 0)) +
+	kv_min = dsc_kv_table_bytes(ds_backend_max_pos(m, o)) * (size_t)(1 + (o->mtp != 0)) +
 		 dsc_kv_page_bytes(nl, W, esz) + (o->mtp ? dsc_kv_page_bytes(1, W, esz) : 0);
 	if (!e->exact)
 		blas_ws = (size_t)32 << 20;	/* cuBLAS's own workspace, roughly */
@@ -227,9 +227,9 @@ static int open_engine(struct dsc_engine *e, const struct ds_backend_opts *o, st
 	state_layout(e, (char *)e->state_dev, &e->rows);
 	DSC_CK(err, cudaMemsetAsync(e->buf.base, 0, e->buf.size, e->ctx.st));
 	if ((rc = alloc_host(e, err)) ||
-	    (rc = dsc_kv_init(&e->kv, nl, W, esz, m->cfg.max_position_embeddings,
+	    (rc = dsc_kv_init(&e->kv, nl, W, esz, ds_backend_max_pos(m, o),
 			      kv_limit / (size_t)(nl + (o->mtp != 0) + (nl + o->mtp == 0)) * (size_t)nl, err)) ||
-	    (rc = dsc_kv_init(&e->kv_mtp, o->mtp ? 1 : 0, W, esz, m->cfg.max_position_embeddings,
+	    (rc = dsc_kv_init(&e->kv_mtp, o->mtp ? 1 : 0, W, esz, ds_backend_max_pos(m, o),
 			      kv_limit / (size_t)(nl + 1), err)))
 		return rc;
 	if (!e->exact) {

@@ -82,7 +82,7 @@ static void cap_free(struct cap *c)
  * at open (DS_CUDA_EXACT, DS_CUDA_GRAPHS). */
 static struct ds_backend *open_dev(const struct ds_model *m, const char *dev, int exact, int graphs)
 {
-	struct ds_backend_opts o = { dev, 0, 0, m->L, 0, 0 };
+	struct ds_backend_opts o = { .device = dev, .last = m->L };
 	struct ds_backend *b = NULL;
 	struct ds_error err = { 0 };
 
@@ -397,7 +397,7 @@ static int open_model(const char *dir, struct ds_model *m)
 static int have_device(const char *dir)
 {
 	struct ds_model m;
-	struct ds_backend_opts o = { "cuda", 0, 0, 0, 0, 0 };
+	struct ds_backend_opts o = { .device = "cuda" };
 	struct ds_backend *b = NULL;
 	struct ds_error err = { 0 };
 	int rc;
