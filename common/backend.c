@@ -53,6 +53,19 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 	return 0;
 }
 
+int ds_backend_check_slice(const struct ds_model *m, const struct ds_backend_opts *o, struct ds_error *err)
+{
+	if (o->first < 0 || o->last > m->L || o->first > o->last)
+		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
+				    m->L);
+	for (long i = o->first; i < o->last; i++)
+		if (!m->layers || !m->layers[i].loaded)
+			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
+	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm))
+		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
+	return 0;
+}
+
 long ds_backend_max_pos(const struct ds_model *m, const struct ds_backend_opts *o)
 {
 	return o->max_ctx > 0 ? o->max_ctx : m->cfg.max_position_embeddings;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "blas.cuh"
 #include "engine.cuh"
 
 extern "C" {
@@ -150,7 +151,7 @@ static void engine_free(struct dsc_engine *e)
 		if (pins[i])
 			cudaFreeHost(pins[i]);
 	if (e->ctx.blas)
-		cublasDestroy(e->ctx.blas);
+		dsc_blas.destroy(e->ctx.blas);
 	if (e->ctx.st)
 		cudaStreamDestroy(e->ctx.st);
 	ds_rope_release(&e->rope);
@@ -176,14 +177,10 @@ static int env_flag(const char *name, int dflt)
 
 static int check_model(const struct ds_model *m, const struct ds_backend_opts *o, struct ds_error *err)
 {
-	if (o->first < 0 || o->last > m->L || o->first > o->last)
-		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
-				    m->L);
-	for (long i = o->first; i < o->last; i++)
-		if (!m->layers || !m->layers[i].loaded)
-			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
-	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm))
-		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
+	int rc = ds_backend_check_slice(m, o, err);
+
+	if (rc)
+		return rc;
 	if (m->rkv > DSC_MAX_RKV)
 		return ds_error_set(err, EX_CONFIG, "kv_lora_rank %ld: the CUDA backend supports at most %d", m->rkv,
 				    DSC_MAX_RKV);
@@ -233,8 +230,10 @@ static int open_engine(struct dsc_engine *e, const struct ds_backend_opts *o, st
 			      kv_limit / (size_t)(nl + 1), err)))
 		return rc;
 	if (!e->exact) {
-		DSC_BLAS(err, cublasCreate(&e->ctx.blas));
-		DSC_BLAS(err, cublasSetStream(e->ctx.blas, e->ctx.st));
+		if ((rc = dsc_blas_load(err)))
+			return rc;
+		DSC_BLAS(err, dsc_blas.create(&e->ctx.blas));
+		DSC_BLAS(err, dsc_blas.set_stream(e->ctx.blas, e->ctx.st));
 	}
 	e->ctx.exact = e->exact;
 	DSC_CK(err, cudaStreamSynchronize(e->ctx.st));

@@ -9,6 +9,7 @@
 // sets at routing margins up to 7e-3.
 #include <sysexits.h>
 
+#include "blas.cuh"
 #include "dev.cuh"
 #include "ops.cuh"
 
@@ -122,7 +123,7 @@ int dsc_linear(struct dsc_ctx *c, const struct dsc_lin *l, struct ds_error *err)
 	if (w->dtype == DS_F32) {
 		const float *af = (const float *)w->data + (size_t)l->n0 * (size_t)w->ld;
 
-		DSC_BLAS(err, cublasGemmStridedBatchedEx(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)l->nout, (int)l->nx,
+		DSC_BLAS(err, dsc_blas.gemm_strided_batched(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)l->nout, (int)l->nx,
 							 (int)w->cols, &alpha, af, CUDA_R_32F, (int)w->ld,
 							 (long long)l->bw * w->ld, l->x, CUDA_R_32F, (int)l->ldx,
 							 (long long)l->bx, &beta, l->y, CUDA_R_32F, (int)l->ldy,
@@ -134,7 +135,7 @@ int dsc_linear(struct dsc_ctx *c, const struct dsc_lin *l, struct ds_error *err)
 	    (rc = acts_bf16(c, l->x, l->ldx, l->bx, l->nx, w->cols, l->nb, &ldxb, &half, err)))
 		return rc;
 	for (int t = 0; t < (nw == 2 ? 3 : 2); t++)
-		DSC_BLAS(err, cublasGemmStridedBatchedEx(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)l->nout, (int)l->nx,
+		DSC_BLAS(err, dsc_blas.gemm_strided_batched(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)l->nout, (int)l->nx,
 							 (int)w->cols, &alpha, a + term_w[t] * whalf, CUDA_R_16BF, (int)w->ld,
 							 (long long)l->bw * w->ld, c->xb + term_x[t] * half, CUDA_R_16BF,
 							 (int)ldxb, (long long)l->nx * ldxb, t ? &one : &beta, l->y,
@@ -161,7 +162,7 @@ int dsc_linear_t(struct dsc_ctx *c, const struct dsc_mat *w, long i0, long ni, c
 	if (w->dtype == DS_F32) {
 		const float *af = (const float *)w->data + (size_t)i0 * (size_t)w->ld;
 
-		DSC_BLAS(err, cublasGemmStridedBatchedEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)w->cols, (int)nx, (int)ni,
+		DSC_BLAS(err, dsc_blas.gemm_strided_batched(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)w->cols, (int)nx, (int)ni,
 							 &alpha, af, CUDA_R_32F, (int)w->ld, (long long)bw * w->ld, x,
 							 CUDA_R_32F, (int)ldx, (long long)bx, &beta, y, CUDA_R_32F,
 							 (int)ldy, (long long)by, (int)nb, CUBLAS_COMPUTE_32F_PEDANTIC,
@@ -172,7 +173,7 @@ int dsc_linear_t(struct dsc_ctx *c, const struct dsc_mat *w, long i0, long ni, c
 	    (rc = acts_bf16(c, x, ldx, bx, nx, ni, nb, &ldxb, &half, err)))
 		return rc;
 	for (int t = 0; t < (nw == 2 ? 3 : 2); t++)
-		DSC_BLAS(err, cublasGemmStridedBatchedEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)w->cols, (int)nx,
+		DSC_BLAS(err, dsc_blas.gemm_strided_batched(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)w->cols, (int)nx,
 							 (int)ni, &alpha, a + term_w[t] * whalf, CUDA_R_16BF, (int)w->ld,
 							 (long long)bw * w->ld, c->xb + term_x[t] * half, CUDA_R_16BF, (int)ldxb, (long long)nx * ldxb,
 							 t ? &one : &beta, y, CUDA_R_32F, (int)ldy, (long long)by, (int)nb,

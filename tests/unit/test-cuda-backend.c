@@ -27,6 +27,7 @@
 #include "backend.h"
 #include "mat.h"
 #include "safetensors.h"
+#include "fixturehelp.h"
 #include "testhelp.h"
 
 #define BAR 2e-2
@@ -155,20 +156,6 @@ static int run_steps(struct ds_backend *b, const struct ds_model *m, const int32
 	return rc;
 }
 
-/* max |a - b| / max |b| over n values */
-static double rel_err(const float *a, const float *b, long n)
-{
-	double d = 0, mx = 1e-30;
-
-	for (long i = 0; i < n; i++) {
-		double e = fabs((double)a[i] - (double)b[i]);
-
-		d = e > d ? e : d;
-		mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
-	}
-	return d / mx;
-}
-
 /* argmax, and the gap to the second largest relative to max |v| */
 static long top1(const float *v, long n, double *gap)
 {
@@ -263,14 +250,6 @@ static double route_margin(const struct ds_model *m, const struct ds_layer *ly, 
 	return margin;
 }
 
-static const struct ds_tensor_info *tensor(const struct ds_st_file *f, const char *name)
-{
-	for (int i = 0; i < f->ntensors; i++)
-		if (!strcmp(f->tensors[i].name, name))
-			return &f->tensors[i];
-	return NULL;
-}
-
 /* Default mode against the CPU on one fixture's input_ids. */
 static void default_mode(const char *name, const struct ds_model *m, const int32_t *ids, long T)
 {
@@ -287,7 +266,7 @@ static void default_mode(const char *name, const struct ds_model *m, const int32
 	checkf(!rc, "cuda-emu: %s: default mode runs next to the CPU", name);
 	for (long t = 0; !rc && t < T; t++) {
 		int flipped = 0;
-		double e = rel_err(lg + t * V, lc + t * V, V), gap;
+		double e = fixture_rel_err(lg + t * V, lc + t * V, V), gap;
 
 		for (long i = 0; i < m->L; i++) {
 			int same;
@@ -360,11 +339,11 @@ static void decode_path(const char *name, const struct ds_model *m, const int32_
 	       "cuda-emu: %s: three sequences in every decode batch give the bits of one alone", name);
 	rc = rc || run_steps(g, m, ids, T, P, 1, a);
 	rc = rc || run_whole(g, m, ids, T, whole, NULL);
-	e = rc ? INFINITY : rel_err(a, whole, (long)one);
+	e = rc ? INFINITY : fixture_rel_err(a, whole, (long)one);
 	printf("# measured cuda-emu %s default mode: prompt + one-token frames vs the whole frame %.3g\n", name, e);
 	checkf(e <= BAR, "cuda-emu: %s: default mode, prompt + one-token frames within %g of the whole frame", name, BAR);
 	rc = rc || run_steps(ex, m, ids, T, P, 1, a) || run_whole(ex, m, ids, T, whole, NULL);
-	e = rc ? INFINITY : rel_err(a, whole, (long)one);
+	e = rc ? INFINITY : fixture_rel_err(a, whole, (long)one);
 	printf("# measured cuda-emu %s exact mode: prompt + one-token frames vs the whole frame %.3g (%s bits)\n", name, e,
 	       !rc && !memcmp(a, whole, one * sizeof(float)) ? "same" : "different");
 	checkf(e <= 1e-5, "cuda-emu: %s: exact mode, prompt + one-token frames within 1e-5 of the whole frame", name);
@@ -431,7 +410,7 @@ static void fixture(const char *name, const char *dir)
 		ds_st_release(&ex);
 		return;
 	}
-	ti = tensor(&ex, "input_ids");
+	ti = fixture_tensor(&ex, "input_ids");
 	if (!ti || ti->dtype != DS_I32) {
 		printf("not ok - cuda-emu: %s: no input_ids\n", name);
 	} else {
