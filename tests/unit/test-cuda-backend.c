@@ -12,7 +12,8 @@
  * the CPU (bar 2e-2; rows whose experts changed at a routing margin under
  * 1e-3 reported apart), the same argmax wherever the CPU's top-2 gap exceeds
  * the bar (rows without a routing change), the same expert sets wherever the routing margin (from the CPU's
- * MoE input and the f32 router) exceeds 1e-3.  On v3-fp8, the decode path:
+ * MoE input and the f32 router) exceeds 1e-3.  On v3-fp8's first 20
+ * positions, the decode path:
  * replayed CUDA graphs give the bits of eager steps, two sequences batched
  * give the bits of each alone, and a prompt + one-token frames stays within
  * the bar of the whole frame (in exact mode: within 1e-5).  Greedy: the CPU
@@ -333,11 +334,10 @@ static void decode_path(const char *name, const struct ds_model *m, const int32_
 	       name);
 	/* 3 sequences of a 2-row prompt: every step has at most DSC_DECODE_ROWS
 	 * rows, so all of it takes the kernels a sequence alone takes */
-	rc = rc || run_steps(g, m, ids, T, 2, 1, a) || run_steps(g, m, ids, T, 2, 3, b);
-	checkf(!rc && !memcmp(a, b, one * sizeof(float)) && !memcmp(a, b + one, one * sizeof(float)) &&
-		       !memcmp(a, b + 2 * one, one * sizeof(float)),
+	rc = rc || run_steps(g, m, ids, T, 2, 1, a + 2 * one) || run_steps(g, m, ids, T, 2, 3, b);
+	checkf(!rc && !memcmp(a + 2 * one, b, one * sizeof(float)) && !memcmp(a + 2 * one, b + one, one * sizeof(float)) &&
+		       !memcmp(a + 2 * one, b + 2 * one, one * sizeof(float)),
 	       "cuda-emu: %s: three sequences in every decode batch give the bits of one alone", name);
-	rc = rc || run_steps(g, m, ids, T, P, 1, a);
 	rc = rc || run_whole(g, m, ids, T, whole, NULL);
 	e = rc ? INFINITY : fixture_rel_err(a, whole, (long)one);
 	printf("# measured cuda-emu %s default mode: prompt + one-token frames vs the whole frame %.3g\n", name, e);
@@ -416,7 +416,7 @@ static void fixture(const char *name, const char *dir)
 	} else {
 		default_mode(name, &m, ti->data, ti->shape[0]);
 		if (!strcmp(name, "v3-fp8"))
-			decode_path(name, &m, ti->data, ti->shape[0]);
+			decode_path(name, &m, ti->data, ti->shape[0] < 20 ? ti->shape[0] : 20);
 	}
 	ds_model_release(&m);
 	ds_st_release(&ex);
