@@ -63,6 +63,9 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(CUDA_SRC:%.cu=$(BUILD)/%.cu.o) $(
 # skip without one) and, in the emulated tree, by g++
 CU_TEST_SRC  := $(wildcard tests/cuda/test-*.cu)
 CU_TEST_BINS := $(if $(filter 1,$(CUDA) $(EMU)),$(CU_TEST_SRC:tests/cuda/%.cu=$(BUILD)/tests/%))
+# tests/cuda/emu-*.cu: deliberately wrong kernels the emulator must catch
+# (tests/5155); built only into the emulated tree, never by nvcc
+EMU_TEST_BINS := $(if $(filter 1,$(EMU)),$(patsubst tests/cuda/%.cu,$(BUILD)/tests/%,$(wildcard tests/cuda/emu-*.cu)))
 TOOLS      := $(patsubst cmd-%/main.c,%,$(sort $(wildcard cmd-*/main.c)))
 TOOL_BINS  := $(TOOLS:%=$(BINDIR)/ds-%)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
@@ -112,6 +115,10 @@ $(BUILD)/tests/test-%: tests/cuda/test-%.cu tests/cuda/cudatest.h $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) -Itests/cuda $(EMU_CXXFLAGS) -x c++ -include common/cuda/emu/emu.h -MMD -MP -c $< -o $@.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $@.o $(LIB) $(LDLIBS) $(CUDA_LIBS)
+$(BUILD)/tests/emu-%: tests/cuda/emu-%.cu $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -Itests/cuda $(EMU_CXXFLAGS) -x c++ -include common/cuda/emu/emu.h -MMD -MP -c $< -o $@.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $@.o $(LIB) $(LDLIBS) $(CUDA_LIBS)
 else
 # ptxas's resource lines (registers, shared memory, stack, spills per kernel) go to a .res file
 $(BUILD)/%.cu.o: %.cu
@@ -131,7 +138,7 @@ nvcc-flags:	## print the nvcc flags of the CUDA build (tests probe them)
 
 emu:	## build the tools and CUDA tests with the emulated CUDA backend into build/emu (bin/, tests/)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/emu BINDIR=$(BUILD)/emu/bin CUDA=0 EMU=1 emu-tree
-emu-tree: $(TOOL_BINS) $(UNIT_BINS) $(CU_TEST_BINS)
+emu-tree: $(TOOL_BINS) $(UNIT_BINS) $(CU_TEST_BINS) $(EMU_TEST_BINS)
 emu-asan:	## the emulated tree under ASan+UBSan into build/emu-asan, and its cuda-emu tests
 	$(MAKE) --no-print-directory BUILD=build/emu-asan BINDIR=build/emu-asan/bin CUDA=0 EMU=1 \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" emu-tree

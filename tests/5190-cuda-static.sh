@@ -1,9 +1,9 @@
 # The static checks of the nvcc build, which need the toolkit but no GPU:
 # the per-kernel resource table (build/cuda-resources.txt, from ptxas and,
-# when there is one, cuobjdump) names every __global__ kernel of
-# common/cuda and tests/cuda, none spills or has a stack frame or local
-# memory, no object's SASS has LDL/STL; and the build's own flags turn a
-# warning and a planted local-memory array into build errors.
+# when there is one, cuobjdump) names every __global__ kernel of common/cuda
+# and tests/cuda/test-*.cu (the nvcc-built ones), none spills or has a stack
+# frame or local memory, no object's SASS has LDL/STL; and the build's own
+# flags turn a warning and a planted local-memory array into build errors.
 . "$DS_TESTS/lib.sh"
 
 root=$(cd "$DS_TESTS/.." && pwd)
@@ -16,7 +16,7 @@ fi
 # every kernel defined in the CUDA sources has a row
 missing=""
 kernels=0
-for k in $(cat "$root"/common/cuda/*.cu "$root"/tests/cuda/*.cu 2>/dev/null |
+for k in $(cat "$root"/common/cuda/*.cu "$root"/tests/cuda/test-*.cu 2>/dev/null |
 	   sed -n 's/.*__global__[^(]*[[:space:]*]\([A-Za-z_][A-Za-z0-9_]*\)[[:space:]]*(.*/\1/p' | sort -u); do
 	kernels=$((kernels + 1))
 	grep -qE "[[:space:]]$k[(<]" "$table" || missing="$missing $k"
