@@ -75,10 +75,15 @@ SHARE      := share/deepseek-v3/tokenizer.json
 
 DEB_PACKAGES := build-essential libcjson-dev libsodium-dev libpcre2-dev python3-numpy clang man-db
 
-DEMO_MODEL  := build/demo-model
-DEMO_PROMPT := The quick brown fox
+# the embedded default: a small DeepSeek-V3-architecture model trained on the
+# King James Bible (train/), committed as published (FP8) in data/demo-model
+DEMO_MODEL  := data/demo-model
+DEMO_PROMPT := In the beginning
+DEMO_CHAT   := Give me a verse about light.
+# the random-weight model with DeepSeek-V3's real 129k tokenizer, for benchmarks
+RANDOM_MODEL := build/random-v3
 
-.PHONY: all deps demo test check asan fuzz install bench cuda-test clean help emu emu-asan emu-tree cuda-lint nvcc-flags
+.PHONY: all deps demo random-v3 train test check asan fuzz install bench cuda-test clean help emu emu-asan emu-tree cuda-lint nvcc-flags
 all: $(TOOL_BINS) $(UNIT_BINS) $(CU_TEST_BINS) $(SHARE) $(if $(WITH_EMU),emu) $(if $(filter 1,$(CUDA)),$(BUILD)/cuda-resources.txt)	## build every tool and the unit tests
 	@if [ "$(CUDA)" = 1 ]; then echo "CUDA backend: ✓ built with $(NVCC)"; else echo "CUDA backend: ✗ not built (no nvcc, or CUDA=0)"; fi
 	@if [ -n "$(WITH_EMU)" ]; then echo "CUDA emulator: ✓ $(BUILD)/emu/bin, $(BUILD)/emu/tests"; else echo "CUDA emulator: ✗ not built (no CUDA headers, or CUDA=0)"; fi
@@ -180,14 +185,21 @@ deps:	## install the Debian packages dspipe needs (apt-get as root, sudo otherwi
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# the embedded default: a random-weight model in DeepSeek-V3's layout with the
-# real DeepSeek-V3 tokenizer, written deterministically from data/demo/config.json
-$(DEMO_MODEL)/config.json: data/demo/config.json $(BINDIR)/ds-mkmodel $(SHARE)
-	$(BINDIR)/ds-mkmodel -q -c data/demo/config.json -o $(DEMO_MODEL) --seed 1 -t $(SHARE)
+# a random-weight model in DeepSeek-V3's layout with the real DeepSeek-V3
+# tokenizer, written deterministically from data/random-v3/config.json
+$(RANDOM_MODEL)/config.json: data/random-v3/config.json $(BINDIR)/ds-mkmodel $(SHARE)
+	$(BINDIR)/ds-mkmodel -q -c data/random-v3/config.json -o $(RANDOM_MODEL) --seed 1 -t $(SHARE)
+random-v3: $(RANDOM_MODEL)/config.json	## write the random-weight 129k-vocabulary model (benchmarks) into build/random-v3
 
-demo: deps	## install what is missing, build, write the demo model, run ds-run on it (the README's first command)
-	@$(MAKE) --no-print-directory all $(DEMO_MODEL)/config.json
-	$(BINDIR)/ds-run -m $(DEMO_MODEL) -n 32 "$(DEMO_PROMPT)"
+demo: deps	## install what is missing, build, run the trained demo model: a continuation and one chat turn (the README's first command)
+	@$(MAKE) --no-print-directory all
+	$(BINDIR)/ds-run -m $(DEMO_MODEL) -n 32 "$(DEMO_PROMPT)" && echo
+	$(BINDIR)/ds-run -m $(DEMO_MODEL) -n 64 --chat "$(DEMO_CHAT)" && echo
+
+# retraining needs a Python with train/requirements.txt (most of an hour on an idle two-core machine)
+PYTHON ?= python3
+train: all	## retrain the demo model into data/demo-model and its fixtures (PYTHON=... with train/requirements.txt)
+	nice -n 5 $(PYTHON) train/train.py
 
 test: all	## run the whole test suite against the built tools
 	DS_BIN=$(CURDIR)/$(BINDIR) DS_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh
@@ -215,12 +227,13 @@ bench: all	## run the benchmarks (figures for closing notes)
 cuda-test:	## on a GPU machine: build, then every cuda test on the GPU (bench/cuda-test.sh; --emu rehearses it)
 	sh bench/cuda-test.sh
 
-install: all	## install binaries and man pages under $(DESTDIR)$(PREFIX)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3
+install: all	## install binaries, man pages, the tokenizer data and the demo model under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3 $(DESTDIR)$(PREFIX)/share/dspipe/demo-model
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 share/deepseek-v3/* $(DESTDIR)$(PREFIX)/share/dspipe/deepseek-v3/
+	install -m 644 $(DEMO_MODEL)/* $(DESTDIR)$(PREFIX)/share/dspipe/demo-model/
 
 clean:	## remove build outputs
 	rm -rf $(BUILD) $(TOOL_BINS) share

@@ -26,10 +26,10 @@ if [ "${DS_BENCH_MID:-1}" != 0 ]; then
 	"$bin/ds-bench" -m "$out/v2-lite-4l" -p 64 -n 16 -r 3 --label v2-lite-4-layers-bf16 | tee -a "$res"
 fi
 
-# the ring: ds-run on the demo model (stderr carries the speeds)
-model demo -c "$top/data/demo/config.json" --seed 1 -t "$tok"
+# the ring: ds-run on the random-weight 129k-vocabulary model (stderr carries the speeds)
+model random-v3 -c "$top/data/random-v3/config.json" --seed 1 -t "$tok"
 for i in 1 2 3 4 5; do
-	"$bin/ds-run" -m "$out/demo" -n 100 --ignore-eos "The quick brown fox" 2>&1 >/dev/null |
+	"$bin/ds-run" -m "$out/random-v3" -n 100 --ignore-eos "The quick brown fox" 2>&1 >/dev/null |
 		sed -n 's/.*generated 100 tokens in \([0-9.]*\) s (\([0-9.]*\) tok\/s).*/\2/p'
 done | sort -n | sed -n 3p | {
 	read -r median

@@ -4,7 +4,7 @@
 . "$DS_TESTS/lib.sh"
 M="$T/model"
 TOK="$DS_TESTS/../share/deepseek-v3/tokenizer.json"
-ds mkmodel -q -c "$DS_TESTS/../data/demo/config.json" -o "$M" --seed 7 -t "$TOK"
+ds mkmodel -q -c "$DS_TESTS/../data/random-v3/config.json" -o "$M" --seed 7 -t "$TOK"
 run() { timeout 120 ds-run "$@"; }
 
 # 1. the ring's greedy text equals decoding what the stages give when driven
