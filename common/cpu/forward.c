@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "backend-impl.h"
 #include "exec.h"
 #include "forward.h"
 #include "mla.h"
@@ -110,14 +111,8 @@ int ds_forward_new(struct ds_forward **out, const struct ds_model *m, const stru
 	int rc;
 
 	*out = NULL;
-	if (o->first < 0 || o->last > m->L || o->first > o->last)
-		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
-				    m->L);
-	for (long i = o->first; i < o->last; i++)
-		if (!m->layers || !m->layers[i].loaded)
-			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
-	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm))
-		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
+	if ((rc = ds_backend_check_slice(m, o, err)))
+		return rc;
 	if (!(f = calloc(1, sizeof(*f))))
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	f->m = m;

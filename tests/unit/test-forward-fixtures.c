@@ -26,6 +26,7 @@
 #include "cpu/mla.h"
 #include "safetensors.h"
 #include "stream.h"
+#include "fixturehelp.h"
 #include "testhelp.h"
 
 #define TOL 1e-4
@@ -37,28 +38,6 @@ static const char *fixtures_dir(void)
 
 	snprintf(buf, sizeof(buf), "%s/fixtures/models", t ? t : "tests");
 	return buf;
-}
-
-static const struct ds_tensor_info *tensor(const struct ds_st_file *f, const char *name)
-{
-	for (int i = 0; i < f->ntensors; i++)
-		if (!strcmp(f->tensors[i].name, name))
-			return &f->tensors[i];
-	return NULL;
-}
-
-/* max |a - b| / max |b| over n values */
-static double rel_err(const float *a, const float *b, long n)
-{
-	double d = 0, mx = 1e-30;
-
-	for (long i = 0; i < n; i++) {
-		double e = fabs((double)a[i] - (double)b[i]);
-
-		d = e > d ? e : d;
-		mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
-	}
-	return d / mx;
 }
 
 static long argmax(const float *v, long n)
@@ -79,7 +58,7 @@ static int cmp_logits(const char *what, const float *got, const float *ref, long
 	long same = 0;
 
 	for (long t = 0; t < T; t++) {
-		double et = rel_err(got + t * V, ref + t * V, V);
+		double et = fixture_rel_err(got + t * V, ref + t * V, V);
 
 		e = et > e ? et : e;
 		same += argmax(got + t * V, V) == argmax(ref + t * V, V);
@@ -260,8 +239,8 @@ static void test_fixture(const char *name, const char *dir)
 
 	if (open_fixture(dir, &m, &ex, DS_PART_EMBED | DS_PART_HEAD))
 		return;
-	ti = tensor(&ex, "input_ids");
-	tl = tensor(&ex, "logits");
+	ti = fixture_tensor(&ex, "input_ids");
+	tl = fixture_tensor(&ex, "logits");
 	if (!ti || !tl || ti->dtype != DS_I32 || tl->dtype != DS_F32) {
 		printf("not ok - %s: expected.safetensors lacks input_ids/logits\n", name);
 		goto out;
@@ -305,17 +284,17 @@ static void test_fixture(const char *name, const char *dir)
 		const struct ds_tensor_info *t;
 
 		snprintf(key, sizeof(key), "hidden.%ld", i);
-		if ((t = tensor(&ex, key))) {
-			e = rel_err(cap.hidden[i], t->data, T * D);
+		if ((t = fixture_tensor(&ex, key))) {
+			e = fixture_rel_err(cap.hidden[i], t->data, T * D);
 			worst_h = e > worst_h ? e : worst_h;
 		}
 		snprintf(key, sizeof(key), "moe_input.%ld", i);
-		if ((t = tensor(&ex, key))) {
-			e = rel_err(cap.moe_in[i], t->data, T * D);
+		if ((t = fixture_tensor(&ex, key))) {
+			e = fixture_rel_err(cap.moe_in[i], t->data, T * D);
 			worst_moe = e > worst_moe ? e : worst_moe;
 		}
 		snprintf(key, sizeof(key), "experts.%ld", i);
-		if ((t = tensor(&ex, key))) {
+		if ((t = fixture_tensor(&ex, key))) {
 			const int32_t *ref = t->data;
 			const struct ds_tensor_info *tw;
 
@@ -324,8 +303,8 @@ static void test_fixture(const char *name, const char *dir)
 				routes_same += !memcmp(cap.ids[i] + r * m.K, ref + r * m.K, (size_t)m.K * sizeof(int32_t));
 			}
 			snprintf(key, sizeof(key), "expert_weights.%ld", i);
-			if ((tw = tensor(&ex, key))) {
-				e = rel_err(cap.w[i], tw->data, T * m.K);
+			if ((tw = fixture_tensor(&ex, key))) {
+				e = fixture_rel_err(cap.w[i], tw->data, T * m.K);
 				worst_w = e > worst_w ? e : worst_w;
 			}
 		}
@@ -341,7 +320,7 @@ static void test_fixture(const char *name, const char *dir)
 	checkf(cmp_logits(name, logits, tl->data, T, V, &e), "%s: logits within %g and same argmax", name, TOL);
 
 	/* MTP: rows 0..T-2 from the final residual and input_ids[1..] */
-	if (o.mtp && (tl = tensor(&ex, "mtp.logits"))) {
+	if (o.mtp && (tl = fixture_tensor(&ex, "mtp.logits"))) {
 		float *ml = malloc((size_t)((T - 1) * V) * sizeof(float));
 		struct ds_fwd_chunk ch = { 7, 0, T - 1 };
 		struct ds_fwd_batch batch = { 1, &ch };
@@ -456,7 +435,7 @@ static void test_f32_weights(const char *name, const char *dir)
 
 	if (open_fixture(dir, &m, &ex, DS_PART_EMBED | DS_PART_HEAD))
 		return;
-	ti = tensor(&ex, "input_ids");
+	ti = fixture_tensor(&ex, "input_ids");
 	T = ti->shape[0];
 	a = malloc((size_t)(T * m.V) * sizeof(float));
 	b = malloc((size_t)(T * m.V) * sizeof(float));
@@ -503,7 +482,7 @@ static int print_ids(const char *dir)
 		fprintf(stderr, "%s\n", err.msg);
 		return err.code;
 	}
-	t = tensor(&ex, "input_ids");
+	t = fixture_tensor(&ex, "input_ids");
 	for (int64_t i = 0; t && i < t->shape[0]; i++)
 		printf(i ? " %d" : "%d", ((const int32_t *)t->data)[i]);
 	printf("\n");
@@ -539,7 +518,7 @@ static int compare_logits(const char *dir, const char *file, const char *label)
 		if (f.kind != DS_KIND_LOGITS)
 			continue;
 		mtp = f.aux == 1;
-		t = tensor(&ex, mtp ? "mtp.logits" : "logits");
+		t = fixture_tensor(&ex, mtp ? "mtp.logits" : "logits");
 		if (!t || f.dtype != DS_F32 || f.ndim != 2 || f.shape[1] != t->shape[1] ||
 		    f.pos + f.shape[0] > (uint64_t)t->shape[0]) {
 			printf("not ok - frame %llu does not fit the fixture's %s\n", (unsigned long long)rd.index - 1,
@@ -549,7 +528,7 @@ static int compare_logits(const char *dir, const char *file, const char *label)
 		for (uint32_t r = 0; r < f.shape[0]; r++) {
 			long V = f.shape[1];
 			const float *g = (const float *)f.data + r * V, *x = (const float *)t->data + (f.pos + r) * V;
-			double e = rel_err(g, x, V);
+			double e = fixture_rel_err(g, x, V);
 
 			worst[mtp] = e > worst[mtp] ? e : worst[mtp];
 			same[mtp] += argmax(g, V) == argmax(x, V);
@@ -584,7 +563,7 @@ static int print_moe_input(const char *dir, const char *layer)
 		fprintf(stderr, "%s\n", err.msg);
 		return err.code;
 	}
-	t = tensor(&ex, key);
+	t = fixture_tensor(&ex, key);
 	for (int64_t r = 0; t && r < t->shape[0]; r++)
 		for (int64_t c = 0; c < t->shape[1]; c++)
 			printf(c + 1 < t->shape[1] ? "%.9g " : "%.9g\n", ((const float *)t->data)[r * t->shape[1] + c]);
@@ -617,9 +596,9 @@ static int compare_routes(const char *dir, const char *file)
 		if (f.kind != DS_KIND_ROUTES)
 			continue;
 		snprintf(key, sizeof(key), "experts.%u", f.aux);
-		te = tensor(&ex, key);
+		te = fixture_tensor(&ex, key);
 		snprintf(key, sizeof(key), "expert_weights.%u", f.aux);
-		tw = tensor(&ex, key);
+		tw = fixture_tensor(&ex, key);
 		if (!te || !tw || f.dtype != DS_IDVAL || f.ndim != 2 || f.shape[1] != te->shape[1] ||
 		    f.pos + f.shape[0] > (uint64_t)te->shape[0]) {
 			printf("not ok - ROUTES frame %llu does not fit the fixture's %s\n",
