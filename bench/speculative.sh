@@ -22,7 +22,7 @@ if [ -f "$demo/config.json" ]; then
 	printf 'And it came to pass, when the men of the city saw' | "$bin/ds-tokenize" -m "$demo" -f text >"$out/spec-prompt.ids"
 	for t in 0 0.8; do
 		for k in 1 2 3; do
-			"$bin/ds-bench" -q -m "$demo" -n 128 -r 5 --speculative $k --temperature $t --seed 1 \
+			"$bin/ds-bench" -q -m "$demo" -p 128 -n 128 -r 5 --speculative $k --temperature $t --seed 1 \
 				--prompt-ids "$out/spec-prompt.ids" --label "demo-model speculative k=$k T=$t" | tee -a "$res"
 		done
 	done
@@ -46,7 +46,7 @@ if [ -f "$demo/config.json" ]; then
 	r="$out/demo-shape-random"
 	[ -f "$r/config.json" ] || "$bin/ds-mkmodel" -q -c "$demo/config.json" -o "$r" --seed 1
 	for k in 1 2 3; do
-		"$bin/ds-bench" -q -m "$r" -n 128 -r 5 --speculative $k --seed 1 \
+		"$bin/ds-bench" -q -m "$r" -p 128 -n 128 -r 5 --speculative $k --seed 1 \
 			--prompt-ids "$out/spec-prompt.ids" --label "demo shape, random weights, k=$k" | tee -a "$res"
 	done
 else

@@ -27,6 +27,7 @@ struct forward_opts {
 	int device;
 	long threads, rows, ctx_size;
 	int ignore_aux, no_batch, no_digest;
+	int prefetch, mlock;
 };
 
 static struct forward_opts opt = { .first = -1, .last = -1, .rows = 128, .last_positions = 1, .draft = -1 };
@@ -69,6 +70,8 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("ignore-aux", 0, &opt.ignore_aux, "accept HIDDEN frames whose aux is not the slice's first layer"),
 	DS_OPT_FLAG_("no-batch", 0, &opt.no_batch, "run every HIDDEN frame alone (no batching of waiting frames)"),
 	DS_OPT_FLAG_("no-digest", 0, &opt.no_digest, "write frames without digests"),
+	DS_OPT_FLAG_("prefetch", 0, &opt.prefetch, "page the slice's weights in before the first frame (progress on a terminal)"),
+	DS_OPT_FLAG_("mlock", 0, &opt.mlock, "page them in and lock them in memory (needs ulimit -l)"),
 	DS_OPT_END_MARK
 };
 
@@ -134,6 +137,8 @@ static void open_model(struct ds_model *m, struct ds_backend **b)
 	want.parts = opt.mtp ? DS_PART_MTP : opt.head ? DS_PART_HEAD : 0;
 	if ((rc = ds_model_map(m, opt.model, &want, &err)))
 		ds_die(rc, "%s: %s", opt.model, err.msg);
+	if (opt.prefetch || opt.mlock)
+		ds_tool_prefetch(m, DS_PREFETCH_WILLNEED | (opt.mlock ? DS_PREFETCH_MLOCK : 0));
 	if ((rc = ds_backend_open(b, m, &bo, &err)))
 		ds_die(rc, "%s", err.msg);
 }

@@ -33,8 +33,15 @@ struct ds_backend {
 	long max_pos;		/* ds_backend_max_pos of the options: backend.c checks it */
 };
 
+/* What every backend checks at open: layers [first, last) inside the model
+ * and mapped (EX_USAGE, EX_SOFTWARE), the MTP module mapped when asked. */
+int ds_backend_check_slice(const struct ds_model *m, const struct ds_backend_opts *o, struct ds_error *err);
+
 /* The CPU backend (common/cpu/backend-cpu.c). */
 int ds_backend_cpu_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,
 			struct ds_error *err);
+/* The CUDA backend (common/cuda/backend-cuda.cu; builds with DS_HAVE_CUDA). */
+int ds_backend_cuda_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,
+			 struct ds_error *err);
 
 #endif

@@ -21,12 +21,23 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 		return ds_error_set(err, EX_USAGE, "a context of %ld positions is outside 1..%ld (max_position_embeddings)",
 				    o->max_ctx, m->cfg.max_position_embeddings);
 	if (!strcmp(dev, "cuda")) {
-		/* say first what is missing on this machine or build, then
-		 * that the forward pass itself has no CUDA path yet */
+		/* say first what is missing on this machine or build */
 		if ((rc = ds_device_check(DS_DEVICE_CUDA, err)))
 			return ds_error_prefix(err, "device 'cuda'");
-		return ds_error_set(err, EX_UNAVAILABLE,
-				    "device 'cuda': a GPU is present, but the CUDA forward pass is not implemented yet (use --device cpu)");
+#ifdef DS_HAVE_CUDA
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return ds_error_set(err, EX_OSERR, "out of memory");
+		if ((rc = ds_backend_cuda_open(b, m, o, err))) {
+			free(b);
+			return ds_error_prefix(err, "device 'cuda'");
+		}
+		b->max_pos = ds_backend_max_pos(m, o);
+		*out = b;
+		return 0;
+#else
+		return ds_error_set(err, EX_UNAVAILABLE, "device 'cuda': this build has no CUDA backend");
+#endif
 	}
 	if (strcmp(dev, "cpu"))
 		return ds_error_set(err, EX_USAGE, "unknown device '%s' (cpu or cuda)", dev);
@@ -39,6 +50,19 @@ int ds_backend_open(struct ds_backend **out, const struct ds_model *m, const str
 	}
 	b->max_pos = ds_backend_max_pos(m, o);
 	*out = b;
+	return 0;
+}
+
+int ds_backend_check_slice(const struct ds_model *m, const struct ds_backend_opts *o, struct ds_error *err)
+{
+	if (o->first < 0 || o->last > m->L || o->first > o->last)
+		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
+				    m->L);
+	for (long i = o->first; i < o->last; i++)
+		if (!m->layers || !m->layers[i].loaded)
+			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
+	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm))
+		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
 	return 0;
 }
 

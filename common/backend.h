@@ -17,9 +17,10 @@
  * uses the cache checks it first (EX_DATAERR, state unchanged).
  * ds_backend_end_seq() frees a sequence's cache.
  *
- * Devices: "cpu" (common/cpu, the reference); "cuda" answers EX_UNAVAILABLE
- * (69) until that backend exists.  Results of the CPU backend do not
- * depend on the thread count or on how rows are grouped into batches.
+ * Devices: "cpu" (common/cpu, the reference); "cuda" (common/cuda, built
+ * when nvcc is found; EX_UNAVAILABLE (69) without it or without a GPU).
+ * Results of the CPU backend do not depend on the thread count or on how
+ * rows are grouped into batches.
  *
  * Ownership: the backend borrows the model (which must outlive it) and owns
  * its caches and buffers; ds_backend_free() releases them.

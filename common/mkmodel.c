@@ -335,6 +335,34 @@ static void set_num(cJSON *root, const char *key, double v)
 		cJSON_AddItemToObject(root, key, it);
 }
 
+/* The fields transformers' configs declare as floats (rope_scaling's among
+ * them), which its strict validation - and so both llama.cpp converters -
+ * refuses as integers: an integral value is written as "1.0", not "1". */
+static void floats_as_floats(cJSON *obj, int rope)
+{
+	static const char *const top[] = { "rms_norm_eps", "routed_scaling_factor", "rope_theta", "aux_loss_alpha",
+					   "initializer_range", "attention_dropout", NULL };
+	static const char *const rs[] = { "factor", "mscale", "mscale_all_dim", "beta_fast", "beta_slow",
+					  "attention_factor", NULL };
+	cJSON *e, *next;
+
+	for (e = obj->child; e; e = next) {
+		char buf[64];
+		int hit = 0;
+
+		next = e->next;	/* e may be replaced (and freed) below */
+
+		if (!rope && cJSON_IsObject(e) && e->string && !strcmp(e->string, "rope_scaling"))
+			floats_as_floats(e, 1);
+		for (const char *const *k = rope ? rs : top; *k && e->string; k++)
+			hit |= !strcmp(e->string, *k);
+		if (!hit || !cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 1e15)
+			continue;
+		snprintf(buf, sizeof(buf), "%.1f", e->valuedouble);
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, e->string, cJSON_CreateRaw(buf));
+	}
+}
+
 static void set_str(cJSON *root, const char *key, const char *v)
 {
 	cJSON *it = cJSON_CreateString(v);
@@ -421,6 +449,7 @@ int ds_mkmodel_config(const struct ds_mkmodel_opts *o, char **json, struct ds_co
 		if (cJSON_HasObjectItem(root, "dtype"))
 			set_str(root, "dtype", td);
 	}
+	floats_as_floats(root, 0);
 	printed = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!printed)

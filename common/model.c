@@ -5,13 +5,16 @@
  * 2).  Nothing here computes; it checks names, shapes and dtypes and hands
  * out views.
  */
+#include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
-
+#include <unistd.h>
 
 #include "model.h"
 #include "rope.h"
@@ -347,6 +350,149 @@ void ds_model_release(struct ds_model *m)
 	if (m->have_ck)
 		ds_checkpoint_release(&m->ck);
 	memset(m, 0, sizeof(*m));
+}
+
+static void each_mlp(const struct ds_mlp *p, void (*fn)(void *, const struct ds_mat *), void *ctx)
+{
+	fn(ctx, &p->gate);
+	fn(ctx, &p->up);
+	fn(ctx, &p->down);
+}
+
+void ds_model_each_mat(const struct ds_model *m, int with_embed, void (*fn)(void *ctx, const struct ds_mat *w),
+		       void *ctx)
+{
+	if (with_embed && m->embed.data)
+		fn(ctx, &m->embed);
+	if (m->lm_head.data)
+		fn(ctx, &m->lm_head);
+	for (long i = 0; m->layers && i < m->nlayers; i++) {
+		const struct ds_layer *l = &m->layers[i];
+		const struct ds_mat *mats[] = { &l->q_a, &l->q_b, &l->q, &l->kv_a, &l->kv_b, &l->o, &l->gate, &l->eh_proj,
+						&l->head, with_embed ? &l->embed : NULL };
+
+		if (!l->loaded)
+			continue;
+		for (size_t j = 0; j < sizeof(mats) / sizeof(mats[0]); j++)
+			if (mats[j] && mats[j]->data)
+				fn(ctx, mats[j]);
+		if (!l->moe)
+			each_mlp(&l->dense, fn, ctx);
+		if (l->has_shared)
+			each_mlp(&l->shared, fn, ctx);
+		for (long e = 0; l->experts && e < m->E; e++)
+			each_mlp(&l->experts[e], fn, ctx);
+	}
+}
+
+/* page ranges of the mapped weights */
+struct ranges {
+	uintptr_t *lo, *hi;
+	size_t n, cap;
+	int oom;
+};
+
+static void add_range(struct ranges *r, const void *p, size_t bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!p || !bytes || r->oom)
+		return;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		uintptr_t *lo = realloc(r->lo, cap * sizeof(*lo)), *hi;
+
+		if (lo)
+			r->lo = lo;
+		hi = lo ? realloc(r->hi, cap * sizeof(*hi)) : NULL;
+		if (!hi) {
+			r->oom = 1;
+			return;
+		}
+		r->hi = hi;
+		r->cap = cap;
+	}
+	r->lo[r->n] = (uintptr_t)p & ~(uintptr_t)(page - 1);
+	r->hi[r->n] = ((uintptr_t)p + bytes + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+	r->n++;
+}
+
+static void add_mat(void *ctx, const struct ds_mat *w)
+{
+	struct ranges *r = ctx;
+
+	add_range(r, w->data, ((size_t)(w->rows - 1) * (size_t)w->ld + (size_t)w->cols) * ds_dtype_size(w->dtype));
+	if (w->scale)
+		add_range(r, w->scale, (size_t)((w->rows + DS_FP8_BLOCK - 1) / DS_FP8_BLOCK) * (size_t)w->scale_ld * sizeof(float));
+}
+
+static int cmp_uptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+	return (x > y) - (x < y);
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22	/* Linux 5.14 */
+#endif
+
+int ds_model_prefetch(const struct ds_model *m, int how, void (*progress)(void *ctx, double done, double total),
+		      void *ctx, struct ds_error *err)
+{
+	struct ranges r = { 0 };
+	double total = 0, done = 0;
+	size_t n = 0, step = (size_t)64 << 20;
+	long page = sysconf(_SC_PAGESIZE);
+	int rc = 0, populate = 1;
+
+	ds_model_each_mat(m, 0, add_mat, &r);
+	if (r.oom) {
+		free(r.lo);
+		free(r.hi);
+		return ds_error_set(err, EX_OSERR, "out of memory");
+	}
+	/* sort both ends, then merge overlapping and adjacent page ranges
+	 * (tensors share pages at their ends) */
+	qsort(r.lo, r.n, sizeof(*r.lo), cmp_uptr);
+	qsort(r.hi, r.n, sizeof(*r.hi), cmp_uptr);
+	for (size_t i = 0; i < r.n; i++) {
+		if (n && r.lo[i] <= r.hi[n - 1]) {
+			r.hi[n - 1] = r.hi[i] > r.hi[n - 1] ? r.hi[i] : r.hi[n - 1];
+			continue;
+		}
+		r.lo[n] = r.lo[i];
+		r.hi[n] = r.hi[i];
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += (double)(r.hi[i] - r.lo[i]);
+	for (size_t i = 0; i < n && !rc; i++) {
+		for (uintptr_t a = r.lo[i]; a < r.hi[i] && !rc; a += step) {
+			size_t len = r.hi[i] - a < step ? r.hi[i] - a : step;
+
+			if (how & (DS_PREFETCH_WILLNEED | DS_PREFETCH_MLOCK))
+				(void)madvise((void *)a, len, MADV_WILLNEED);
+			if ((how & DS_PREFETCH_WILLNEED) && populate && madvise((void *)a, len, MADV_POPULATE_READ))
+				populate = 0;	/* an older kernel: touch instead */
+			if (!(how & DS_PREFETCH_WILLNEED) || !populate) {
+				volatile const uint8_t *p = (const uint8_t *)a;
+				uint8_t sink = 0;
+
+				for (size_t o = 0; o < len; o += (size_t)page)
+					sink ^= p[o];
+				(void)sink;
+			}
+			if ((how & DS_PREFETCH_MLOCK) && mlock((void *)a, len))
+				rc = ds_error_set(err, EX_OSERR, "cannot lock the weights in memory: %s (see ulimit -l)",
+						  strerror(errno));
+			done += (double)len;
+			if (progress && !rc)
+				progress(ctx, done, total);
+		}
+	}
+	free(r.lo);
+	free(r.hi);
+	return rc;
 }
 
 int ds_embed_check(const struct ds_mat *embed, const int32_t *ids, long n, struct ds_error *err)

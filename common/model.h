@@ -110,6 +110,31 @@ void ds_model_release(struct ds_model *m);
 /* Whether main layer i is MoE. */
 int ds_model_layer_is_moe(const struct ds_model *m, long i);
 
+/* Every mapped weight matrix of m, in memory order of no importance: the
+ * layers' (MTP module included), the head and, when with_embed, the
+ * embedding (which a token reads one row of). */
+void ds_model_each_mat(const struct ds_model *m, int with_embed, void (*fn)(void *ctx, const struct ds_mat *w),
+		       void *ctx);
+
+/*
+ * Page the mapped weights (and FP8 scales; not the embedding) into memory
+ * now, so that the first tokens do not pay for page faults:
+ *  DS_PREFETCH_TOUCH    read them in, page by page (what a first pass does);
+ *  DS_PREFETCH_WILLNEED madvise(MADV_WILLNEED) first - the kernel reads
+ *                       ahead on its own - then populate the page tables
+ *                       (MADV_POPULATE_READ where the kernel has it, else
+ *                       touching);
+ *  DS_PREFETCH_MLOCK    also mlock() them: resident until exit (needs
+ *                       RLIMIT_MEMLOCK; failure is EX_OSERR with errno's
+ *                       words, nothing else changes).
+ * progress (may be NULL) gets bytes done and total after each 64 MiB.
+ * The mapping stays read-only and shared with the page cache; nothing is
+ * copied.  Returns 0 or an error code.
+ */
+enum { DS_PREFETCH_TOUCH = 1, DS_PREFETCH_WILLNEED = 2, DS_PREFETCH_MLOCK = 4 };
+int ds_model_prefetch(const struct ds_model *m, int how, void (*progress)(void *ctx, double done, double total),
+		      void *ctx, struct ds_error *err);
+
 /* EX_DATAERR naming the first row whose id is outside [0, vocab_size). */
 int ds_embed_check(const struct ds_mat *embed, const int32_t *ids, long n, struct ds_error *err);
 /* Embedding rows: out[r] = embed[ids[r]] as f32.  EX_DATAERR naming the

@@ -130,6 +130,11 @@ static uint8_t *tmpbuf(struct loader *L, size_t n)
 	return grow(&L->tmp, &L->tmpcap, n);
 }
 
+/* The largest id a tokenizer may use, 2^24 (real vocabularies stop near 2^18):
+ * the tables are laid out per id, so one id of 10^9 would cost gigabytes and
+ * a loop over every hole before the file could be refused. */
+#define TOK_MAX_ID (1 << 24)
+
 static void add_entry(struct loader *L, int32_t id, const void *s, size_t n, uint8_t flags)
 {
 	if (L->ne == L->cape) {
@@ -176,10 +181,10 @@ static int parse_vocab(struct loader *L)
 			memcpy(buf, s, n);
 		tok_jws(c);
 		id = 0;
-		for (endp = (char *)c->p; endp < c->end && *endp >= '0' && *endp <= '9' && id < (1 << 30); endp++)
+		for (endp = (char *)c->p; endp < c->end && *endp >= '0' && *endp <= '9' && id < TOK_MAX_ID; endp++)
 			id = id * 10 + (*endp - '0');
-		if (endp == c->p || id >= (1 << 30) || (endp < c->end && strchr(".eE-+", *endp)))
-			return tok_jfail(c, "a vocab id must be an integer in [0, 2^30)");
+		if (endp == c->p || id >= TOK_MAX_ID || (endp < c->end && strchr(".eE-+", *endp)))
+			return tok_jfail(c, "a vocab id must be an integer in [0, 2^24)");
 		c->p = endp;
 		blen = chars_to_bytes(buf, (size_t)len, buf + n + 4);
 		if (blen >= 0)
@@ -475,7 +480,7 @@ static int parse_added(struct loader *L, const cJSON *j)
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
 		uint8_t fl = TOKF_DEFINED | TOKF_ADDED;
 
-		if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (1 << 30) ||
+		if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= TOK_MAX_ID ||
 		    !cJSON_IsString(content) || !content->valuestring[0])
 			return cfg_fail(L, "%s", "an added token needs an id and a content");
 		if (!is_null_or(it, "lstrip", 1) || !is_null_or(it, "rstrip", 1) ||

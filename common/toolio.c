@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "clock.h"
 
 FILE *ds_tool_open(const char *path, const char **name)
 {
@@ -50,4 +51,30 @@ void ds_tool_die_frame(const struct ds_reader *r, const struct ds_error *err)
 {
 	ds_die(err->code ? err->code : EX_SOFTWARE, "%s: frame %" PRIu64 ": %s", r->name,
 	       r->index ? r->index - 1 : 0, err->msg);
+}
+
+static void prefetch_progress(void *ctx, double done, double total)
+{
+	int *shown = ctx;
+
+	if (!ds_progress_wanted())
+		return;
+	fprintf(stderr, "\r%s: paging in the weights: %.2f / %.2f GiB", ds_progname, done / (1 << 30), total / (1 << 30));
+	if (done >= total)
+		fputc('\n', stderr);
+	*shown = 1;
+}
+
+double ds_tool_prefetch(const struct ds_model *m, int how)
+{
+	struct ds_error err = { 0 };
+	double t0 = ds_seconds();
+	int shown = 0;
+
+	if (ds_model_prefetch(m, how, prefetch_progress, &shown, &err)) {
+		if (shown)
+			fputc('\n', stderr);
+		ds_die_error(&err);
+	}
+	return ds_seconds() - t0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "backend-impl.h"
 #include "exec.h"
 #include "forward.h"
 #include "mla.h"
@@ -25,7 +26,7 @@ struct ds_forward {
 	long max_rows;
 	struct ds_fwd_hooks hooks;
 	/* the rows of one step */
-	long *pos;
+	long *pos, *chunk_n;
 	struct ds_kv_seq **seqv;
 	float *cs;		/* [R][dr] */
 	struct ds_kv_seq **chunk_seq;
@@ -70,7 +71,8 @@ static int alloc_buffers(struct ds_forward *f, struct ds_error *err)
 	long maxcols = lmax(lmax(lmax(m->D, m->rq), lmax(m->rkv, m->H * m->dv)), lmax(lmax(m->I, m->Im * lmax(m->n_shared, 1)), 2 * m->D));
 	int rc;
 
-	if ((rc = alloc_l(&f->pos, R, err)) || (rc = alloc_f(&f->cs, R * (size_t)m->dr, err)) ||
+	if ((rc = alloc_l(&f->pos, R, err)) || (rc = alloc_l(&f->chunk_n, R, err)) ||
+	    (rc = alloc_f(&f->cs, R * (size_t)m->dr, err)) ||
 	    (rc = alloc_f(&f->a, R * D, err)) || (rc = alloc_f(&f->attn, R * D, err)) ||
 	    (rc = alloc_f(&f->ffn, R * D, err)) || (rc = alloc_f(&f->hm, R * D, err)) ||
 	    (rc = alloc_f(&f->cat, R * 2 * D, err)) || (rc = alloc_f(&f->gd, R * wide, err)) ||
@@ -97,9 +99,9 @@ static int alloc_buffers(struct ds_forward *f, struct ds_error *err)
 	if (!f->jobs)
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	/* at least ds_matmul_scratch() of the widest matrix, whatever its dtype */
-	if ((rc = ds_exec_reserve(&f->x, (size_t)DS_MATMUL_XCHUNK * (size_t)(maxcols + 32), err)))
+	if ((rc = ds_exec_reserve(&f->x, ds_matmul_scratch_cols(maxcols), err)))
 		return rc;
-	return ds_mla_buf_reserve(&f->mb, m, f->x.nthreads, f->max_rows, 1, err);
+	return ds_mla_buf_reserve(&f->mb, m, f->x.nthreads, f->max_rows, 1, 0, err);
 }
 
 int ds_forward_new(struct ds_forward **out, const struct ds_model *m, const struct ds_backend_opts *o,
@@ -109,20 +111,15 @@ int ds_forward_new(struct ds_forward **out, const struct ds_model *m, const stru
 	int rc;
 
 	*out = NULL;
-	if (o->first < 0 || o->last > m->L || o->first > o->last)
-		return ds_error_set(err, EX_USAGE, "layer range %ld:%ld is outside the model's 0:%ld", o->first, o->last,
-				    m->L);
-	for (long i = o->first; i < o->last; i++)
-		if (!m->layers || !m->layers[i].loaded)
-			return ds_error_set(err, EX_SOFTWARE, "layer %ld was not mapped", i);
-	if (o->mtp && (m->nlayers <= m->L || !m->layers[m->L].loaded || !m->final_norm))
-		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not mapped");
+	if ((rc = ds_backend_check_slice(m, o, err)))
+		return rc;
 	if (!(f = calloc(1, sizeof(*f))))
 		return ds_error_set(err, EX_OSERR, "out of memory");
 	f->m = m;
 	f->first = o->first;
 	f->last = o->last;
 	f->max_rows = o->max_rows > 0 ? o->max_rows : DEFAULT_ROWS;
+	f->mb.wide_min = ds_mla_decompress_min(0);
 	ds_kv_init(&f->kv, o->last - o->first, m->rkv + m->dr, m->cfg.max_position_embeddings);
 	ds_kv_init(&f->kv_mtp, o->mtp ? 1 : 0, m->rkv + m->dr, m->cfg.max_position_embeddings);
 	/* ds_forward_free takes a half-built f (every part released or empty) */
@@ -145,6 +142,7 @@ void ds_forward_free(struct ds_forward *f)
 	ds_kv_release(&f->kv_mtp);
 	ds_mla_buf_release(&f->mb);
 	free(f->pos);
+	free(f->chunk_n);
 	free(f->seqv);
 	free(f->cs);
 	free(f->chunk_seq);
@@ -205,7 +203,7 @@ int ds_forward_check(struct ds_forward *f, const struct ds_fwd_batch *batch, int
 static int prepare(struct ds_forward *f, struct ds_kv *kv, const struct ds_fwd_batch *batch, struct ds_error *err)
 {
 	long max_keys = 1;
-	int rc;
+	int rc, wide = 0;
 
 	if ((rc = check_kv(f, kv, batch, err)))
 		return rc;
@@ -227,8 +225,9 @@ static int prepare(struct ds_forward *f, struct ds_kv *kv, const struct ds_fwd_b
 			return rc;
 		f->chunk_seq[i] = s;
 		max_keys = lmax(max_keys, c->pos + c->n);
+		wide |= c->n >= f->mb.wide_min;
 	}
-	return ds_mla_buf_reserve(&f->mb, f->m, f->x.nthreads, f->max_rows, max_keys, err);
+	return ds_mla_buf_reserve(&f->mb, f->m, f->x.nthreads, f->max_rows, max_keys, wide, err);
 }
 
 typedef void step_fn(struct ds_forward *f, const struct ds_mla_rows *rows, long row0, void *ctx);
@@ -250,6 +249,7 @@ static void for_steps(struct ds_forward *f, const struct ds_fwd_batch *batch, st
 
 			for (long t = 0; t < take; t++) {
 				f->pos[n + t] = c->pos + off + t;
+				f->chunk_n[n + t] = c->n;
 				f->seqv[n + t] = f->chunk_seq[ci];
 				ds_rope_table(&f->rope, f->pos[n + t], f->cs + (n + t) * dr);
 			}
@@ -262,7 +262,7 @@ static void for_steps(struct ds_forward *f, const struct ds_fwd_batch *batch, st
 		}
 		if (n == 0)
 			continue;
-		rows = (struct ds_mla_rows){ n, f->pos, f->seqv, f->cs };
+		rows = (struct ds_mla_rows){ n, f->pos, f->seqv, f->cs, f->chunk_n };
 		fn(f, &rows, row0, ctx);
 		for (long r = 0; r < n; r++)
 			f->seqv[r]->len = f->pos[r] + 1;

@@ -4,8 +4,9 @@
  *
  * 32 weights per step as 4 x 8 floats: F32 loaded, BF16 shifted, F16
  * through vcvtph2ps, FP8 through a gather from the 256-entry table of
- * tensor.h.  Tails shorter than 32 go through a zero-padded copy, so lane l
- * of every accumulator sums k = l, l+8, ... in order whatever the tile shape.
+ * tensor.h, times the block scale.  Tails shorter than 32 go through a
+ * zero-padded copy, so lane l of every accumulator sums k = l, l+8, ... in
+ * order whatever the tile shape.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -44,12 +45,13 @@ AI void load32(int dt, const void *row, long k, __m256 o[4])
 	}
 }
 
-/* The last n < 32 weights of a row as exact floats, zero-padded. */
-static void tail_weights(int dt, const void *row, long k, long n, float *out)
+/* The last n < 32 weights of row r as the kernels use them (FP8:
+ * scaled; unscaled when w is NULL), zero-padded. */
+static void tail_weights(int dt, const struct ds_mat *w, long r, const void *row, long k, long n, float *out)
 {
 	memset(out, 0, 32 * sizeof(*out));
 	for (long i = 0; i < n; i++)
-		out[i] = ds_weight_f32(dt, row, k + i);
+		out[i] = dt == DS_F8_E4M3 && w ? ds_fp8_weight(w, r, k + i) : ds_weight_f32(dt, row, k + i);
 }
 
 AI float hsum(__m256 v)
@@ -61,8 +63,8 @@ AI float hsum(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
-AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const float *x, long ldx,
-	     long K, float *y, long ldy)
+AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8_t *w, size_t wstride,
+	     const float *x, long ldx, long K, float *y, long ldy)
 {
 	__m256 acc[4][2];
 	long k = 0;
@@ -78,6 +80,13 @@ AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const flo
 			__m256 wv[4];
 
 			load32(dt, w + i * wstride, k, wv);
+			if (dt == DS_F8_E4M3) {
+				__m256 sc = _mm256_set1_ps(m->scale[((n + i) / DS_FP8_BLOCK) * m->scale_ld + k / DS_FP8_BLOCK]);
+
+#pragma GCC unroll 4
+				for (int c = 0; c < 4; c++)
+					wv[c] = _mm256_mul_ps(wv[c], sc);
+			}
 #pragma GCC unroll 2
 			for (int j = 0; j < NX; j++)
 #pragma GCC unroll 4
@@ -94,7 +103,7 @@ AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const flo
 			memcpy(xt[j], x + j * ldx + k, (size_t)(K - k) * sizeof(float));
 		}
 		for (int i = 0; i < NR; i++) {
-			tail_weights(dt, w + i * wstride, k, K - k, wt);
+			tail_weights(dt, m, n + i, w + i * wstride, k, K - k, wt);
 #pragma GCC unroll 2
 			for (int j = 0; j < NX; j++)
 #pragma GCC unroll 4
@@ -117,8 +126,8 @@ AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, l
 	const uint8_t *base = (const uint8_t *)w->data;
 	long K = w->cols;
 
-	for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
-		long r1 = nx - r0 < DS_MATMUL_XCHUNK ? nx : r0 + DS_MATMUL_XCHUNK;
+	for (long r0 = 0; r0 < nx; r0 += 16) {	/* activation rows kept warm together */
+		long r1 = nx - r0 < 16 ? nx : r0 + 16;
 		long n = n0;
 
 		for (; n + 4 <= n1; n += 4) {
@@ -126,26 +135,20 @@ AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, l
 			long r = r0;
 
 			for (; r + 2 <= r1; r += 2)
-				tile(dt, 4, 2, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
+				tile(dt, 4, 2, w, n, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
 			for (; r < r1; r++)
-				tile(dt, 4, 1, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
+				tile(dt, 4, 1, w, n, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
 		}
 		for (; n < n1; n++) {
 			const uint8_t *wr = base + (size_t)n * ws;
 			long r = r0;
 
 			for (; r + 2 <= r1; r += 2)
-				tile(dt, 1, 2, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
+				tile(dt, 1, 2, w, n, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
 			for (; r < r1; r++)
-				tile(dt, 1, 1, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
+				tile(dt, 1, 1, w, n, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy);
 		}
 	}
-}
-
-static void fp8_rows(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
-		     long ldy, const void *ctx)
-{
-	rows(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy);
 }
 
 static void matmul_avx2(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
@@ -162,7 +165,7 @@ static void matmul_avx2(const struct ds_mat *w, long n0, long n1, const float *x
 		rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy);
 		break;
 	case DS_F8_E4M3:
-		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, fp8_rows, NULL);
+		rows(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy);
 		break;
 	default:
 		break;
@@ -186,7 +189,7 @@ AI void axpy_row(int dt, const void *row, long J, float c, const float *s, float
 		float wt[32], yt[32] = { 0 };
 		__m256 cv = _mm256_set1_ps(dt == DS_F8_E4M3 ? c * s[j / DS_FP8_BLOCK] : c);
 
-		tail_weights(dt, row, j, J - j, wt);
+		tail_weights(dt, NULL, 0, row, j, J - j, wt);
 		memcpy(yt, y + j, (size_t)(J - j) * sizeof(float));
 		for (int q = 0; q < 4; q++)
 			_mm256_storeu_ps(yt + 8 * q, _mm256_fmadd_ps(cv, _mm256_loadu_ps(wt + 8 * q), _mm256_loadu_ps(yt + 8 * q)));

@@ -2,12 +2,27 @@
  * kernels-avx512.c - AVX-512 (F, BW, VL, DQ, VBMI) matrix kernels.  Only
  * called after kernels.c has checked the CPU.
  *
- * Weights are converted in registers, 64 elements per step: F32 loaded,
- * BF16 shifted into f32, F16 through vcvtph2ps, FP8 through a byte-permute
- * lookup (vpermt2b) that yields the exact bf16 pattern of each byte, then
- * widened.  A tile of up to 8 weight rows x 4 activation rows keeps one
- * 16-lane accumulator per output; lane l sums k = l, l+16, ... in order and
- * the lanes are reduced by the same fixed sequence in every tile shape.
+ * Weights become exact f32 values in registers, 64 per step: F32 loaded,
+ * BF16 shifted, F16 through vcvtph2ps, FP8 through two byte-permute
+ * lookups (vpermt2b: high and low byte of the bf16 pattern, every e4m3
+ * value being a bf16) and four byte placements straight into f32 lanes,
+ * then times the block scale (kernels.h).
+ *
+ * Two ways through a product, with the same arithmetic for every output:
+ *  - rows (few activation rows: decode): tiles of up to 8 weight rows x 4
+ *    activation rows convert the weights in registers as they stream in,
+ *    with software prefetch for a single activation row;
+ *  - panels (DS_MATMUL_PANEL_MIN activation rows or more: prefill, MoE
+ *    experts with several tokens): PANEL_ROWS weight rows x KBLOCK columns
+ *    are converted once into a per-thread f32 panel and reused by every
+ *    activation row of a chunk of up to XTILE, in register tiles of 4
+ *    weight rows x 6 activation rows (24 accumulators); the accumulators of
+ *    a tile are kept in the scratch between column blocks.
+ * In both, the accumulator of an output has 16 lanes; lane l adds
+ * w[k] * x[k] for k = l, l+16, ... in ascending k, one fused multiply-add
+ * each (lanes past the last column add 0 * 0), and the lanes are summed by
+ * _mm512_reduce_add_ps.  So an output's bits depend only on its weight
+ * row and activation row, never on the way, the tile or the row range.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -17,28 +32,34 @@
 #define AI static inline __attribute__((always_inline))
 #define ESZ(dt) ((dt) == DS_F32 ? 4 : (dt) == DS_F8_E4M3 ? 1 : 2)
 
+#define PANEL_ROWS 32	/* weight rows converted together (multiple of 4) */
+#define KBLOCK 256	/* columns per panel block (multiple of 128: one FP8 scale each 128) */
+#define XTILE 96	/* activation rows per panel pass (multiple of 6) */
+
 struct lut {
-	__m512i h0, h1, l0, l1, sign, i0, i1;
+	__m512i h0, h1, l0, l1, sign, put[4];
 };
 
 static struct lut lut_load(void)
 {
 	struct lut L;
-	uint8_t il0[64], il1[64];
+	uint8_t put[4][64];
 
-	for (int j = 0; j < 32; j++) {
-		il0[2 * j] = (uint8_t)j;
-		il0[2 * j + 1] = (uint8_t)(j | 64);
-		il1[2 * j] = (uint8_t)(j + 32);
-		il1[2 * j + 1] = (uint8_t)((j + 32) | 64);
-	}
+	/* f32 lane j of output c: bytes [0, 0, lo, hi] of element 16c + j
+	 * (lo is table a of vpermt2b, hi table b) */
+	for (int c = 0; c < 4; c++)
+		for (int j = 0; j < 16; j++) {
+			put[c][4 * j] = put[c][4 * j + 1] = 0;
+			put[c][4 * j + 2] = (uint8_t)(16 * c + j);
+			put[c][4 * j + 3] = (uint8_t)(64 + 16 * c + j);
+		}
 	L.h0 = _mm512_loadu_si512(ds_fp8_bf16_hi);
 	L.h1 = _mm512_loadu_si512(ds_fp8_bf16_hi + 64);
 	L.l0 = _mm512_loadu_si512(ds_fp8_bf16_lo);
 	L.l1 = _mm512_loadu_si512(ds_fp8_bf16_lo + 64);
 	L.sign = _mm512_set1_epi8((char)0x80);
-	L.i0 = _mm512_loadu_si512(il0);
-	L.i1 = _mm512_loadu_si512(il1);
+	for (int c = 0; c < 4; c++)
+		L.put[c] = _mm512_loadu_si512(put[c]);
 	return L;
 }
 
@@ -47,8 +68,8 @@ AI __m512 bf16x16(__m256i h)
 	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Weights k .. k+63 of one row as 4 x 16 floats; lanes outside mask m
- * (when masked) read as 0. */
+/* Weights k .. k+63 of one row as 4 x 16 exact floats (FP8: unscaled);
+ * lanes outside mask m (when masked) read as 0. */
 AI void load64(int dt, const void *row, long k, __mmask64 m, int masked, const struct lut *L,
 	       __m512 o[4])
 {
@@ -74,15 +95,12 @@ AI void load64(int dt, const void *row, long k, __mmask64 m, int masked, const s
 		__m512i v = masked ? _mm512_maskz_loadu_epi8(m, p) : _mm512_loadu_si512(p);
 		__m512i hi = _mm512_permutex2var_epi8(L->h0, v, L->h1);
 		__m512i lo = _mm512_permutex2var_epi8(L->l0, v, L->l1);
-		__m512i w0, w1;
 
 		hi = _mm512_ternarylogic_epi32(hi, v, L->sign, 0xF8);	/* hi | (v & sign) */
-		w0 = _mm512_permutex2var_epi8(lo, L->i0, hi);		/* bf16 of bytes 0..31 */
-		w1 = _mm512_permutex2var_epi8(lo, L->i1, hi);		/* bytes 32..63 */
-		o[0] = bf16x16(_mm512_castsi512_si256(w0));
-		o[1] = bf16x16(_mm512_extracti64x4_epi64(w0, 1));
-		o[2] = bf16x16(_mm512_castsi512_si256(w1));
-		o[3] = bf16x16(_mm512_extracti64x4_epi64(w1, 1));
+#pragma GCC unroll 4
+		for (int c = 0; c < 4; c++)	/* bytes 0, 1 of each lane zero */
+			o[c] = _mm512_castsi512_ps(
+				_mm512_maskz_permutex2var_epi8(0xCCCCCCCCCCCCCCCCull, lo, L->put[c], hi));
 	}
 }
 
@@ -91,12 +109,20 @@ static inline __mmask64 mask64(long n)
 	return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
 }
 
+/* The block scale of row n for columns k .. k+63 (k a multiple of 64). */
+AI __m512 scale_of(const struct ds_mat *w, long n, long k)
+{
+	return _mm512_set1_ps(w->scale[(n / DS_FP8_BLOCK) * w->scale_ld + k / DS_FP8_BLOCK]);
+}
+
+/* ---- rows: weights converted as they stream in ---- */
+
 /*
- * NR weight rows (starting at w, esz bytes per element, ld elements apart)
- * times NX activation rows: y[j*ldy + i] = row i . x row j.
+ * NR weight rows from row n (esz bytes per element, wstride bytes apart)
+ * times NX activation rows: y[j*ldy + i] = row n+i . x row j.
  */
-AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const float *x, long ldx,
-	     long K, float *y, long ldy, const struct lut *L)
+AI void tile(int dt, int NR, int NX, const struct ds_mat *w, long n, const uint8_t *wp, size_t wstride,
+	     const float *x, long ldx, long K, float *y, long ldy, const struct lut *L)
 {
 	__m512 acc[8][4];
 	long k = 0;
@@ -106,41 +132,40 @@ AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const flo
 #pragma GCC unroll 4
 		for (int j = 0; j < NX; j++)
 			acc[i][j] = _mm512_setzero_ps();
-	for (; k + 64 <= K; k += 64) {
+	for (; k < K; k += 64) {
+		int masked = K - k < 64;
+		__mmask64 m = mask64(K - k);
+		int nc = masked ? (int)((K - k + 15) / 16) : 4;
+
 #pragma GCC unroll 8
 		for (int i = 0; i < NR; i++) {
 			__m512 wv[4];
 
 			if (NX == 1) {	/* decode streams the weights: fetch ~512 B ahead */
-				const char *pf = (const char *)(w + i * wstride) + (size_t)k * ESZ(dt) + 512;
+				const char *pf = (const char *)(wp + i * wstride) + (size_t)k * ESZ(dt) + 512;
 
 				for (int b = 0; b < 64 * ESZ(dt); b += 64)
 					_mm_prefetch(pf + b, _MM_HINT_T0);
 			}
-			load64(dt, w + i * wstride, k, 0, 0, L, wv);
+			load64(dt, wp + i * wstride, k, m, masked, L, wv);
+			if (dt == DS_F8_E4M3) {
+				__m512 s = scale_of(w, n + i, k);
+
+#pragma GCC unroll 4
+				for (int c = 0; c < 4; c++)
+					wv[c] = _mm512_mul_ps(wv[c], s);
+			}
 #pragma GCC unroll 4
 			for (int j = 0; j < NX; j++)
 #pragma GCC unroll 4
 				for (int c = 0; c < 4; c++)
-					acc[i][j] = _mm512_fmadd_ps(wv[c], _mm512_loadu_ps(x + j * ldx + k + 16 * c),
-								    acc[i][j]);
-		}
-	}
-	if (k < K) {
-		__mmask64 m = mask64(K - k);
-		int nc = (int)((K - k + 15) / 16);
+					if (c < nc) {
+						const float *xp = x + j * ldx + k + 16 * c;
+						__m512 xv = masked ? _mm512_maskz_loadu_ps((__mmask16)(m >> (16 * c)), xp)
+								   : _mm512_loadu_ps(xp);
 
-#pragma GCC unroll 8
-		for (int i = 0; i < NR; i++) {
-			__m512 wv[4];
-
-			load64(dt, w + i * wstride, k, m, 1, L, wv);
-#pragma GCC unroll 4
-			for (int j = 0; j < NX; j++)
-				for (int c = 0; c < nc; c++)
-					acc[i][j] = _mm512_fmadd_ps(
-						wv[c], _mm512_maskz_loadu_ps((__mmask16)(m >> (16 * c)), x + j * ldx + k + 16 * c),
-						acc[i][j]);
+						acc[i][j] = _mm512_fmadd_ps(wv[c], xv, acc[i][j]);
+					}
 		}
 	}
 #pragma GCC unroll 8
@@ -154,70 +179,246 @@ AI void tile(int dt, int NR, int NX, const uint8_t *w, size_t wstride, const flo
 AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
 	     float *y, long ldy, const struct lut *L)
 {
-	size_t esz = ds_dtype_size(w->dtype), ws = (size_t)w->ld * esz;
+	size_t ws = (size_t)w->ld * ESZ(dt);
 	const uint8_t *base = (const uint8_t *)w->data;
 	long K = w->cols;
 
-	for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
-		long r1 = nx - r0 < DS_MATMUL_XCHUNK ? nx : r0 + DS_MATMUL_XCHUNK;
+#define TILE(NR, NX, n, r) tile(dt, NR, NX, w, n, base + (size_t)(n) * ws, ws, x + (r) * ldx, ldx, K, \
+				y + (r) * ldy + ((n) - n0), ldy, L)
+	if (nx == 1) {
 		long n = n0;
 
-		if (r1 - r0 == 1) {
-			for (; n + 8 <= n1; n += 8)
-				tile(dt, 8, 1, base + (size_t)n * ws, ws, x + r0 * ldx, ldx, K, y + r0 * ldy + (n - n0), ldy, L);
-			for (; n + 4 <= n1; n += 4)
-				tile(dt, 4, 1, base + (size_t)n * ws, ws, x + r0 * ldx, ldx, K, y + r0 * ldy + (n - n0), ldy, L);
-			for (; n < n1; n++)
-				tile(dt, 1, 1, base + (size_t)n * ws, ws, x + r0 * ldx, ldx, K, y + r0 * ldy + (n - n0), ldy, L);
+		for (; n + 8 <= n1; n += 8)
+			TILE(8, 1, n, 0);
+		for (; n + 4 <= n1; n += 4)
+			TILE(4, 1, n, 0);
+		for (; n < n1; n++)
+			TILE(1, 1, n, 0);
+		return;
+	}
+	for (long n = n0; n < n1; n += 4) {
+		long r = 0;
+
+		if (n + 4 <= n1) {
+			for (; r + 4 <= nx; r += 4)
+				TILE(4, 4, n, r);
+			for (; r + 2 <= nx; r += 2)
+				TILE(4, 2, n, r);
+			for (; r < nx; r++)
+				TILE(4, 1, n, r);
 			continue;
 		}
-		for (; n < n1; n += 4) {
-			const uint8_t *wr = base + (size_t)n * ws;
-			long r = r0;
+		for (long m = n; m < n1; m++) {
+			for (r = 0; r + 4 <= nx; r += 4)
+				TILE(1, 4, m, r);
+			for (; r < nx; r++)
+				TILE(1, 1, m, r);
+		}
+	}
+#undef TILE
+}
 
-			if (n + 4 <= n1) {
-				for (; r + 4 <= r1; r += 4)
-					tile(dt, 4, 4, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy, L);
-				for (; r < r1; r++)
-					tile(dt, 4, 1, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (n - n0), ldy, L);
-				continue;
+/* ---- panels: weights converted once per chunk of activation rows ---- */
+
+/* Rows n .. n+nr-1, columns k0 .. k0+kn-1 as exact (scaled) f32 into
+ * p[i*KBLOCK + c]; columns past kn are left alone (never read). */
+AI void panel_fill(int dt, const struct ds_mat *w, long n, long nr, long k0, long kn, float *p,
+		   const struct lut *L)
+{
+	size_t ws = (size_t)w->ld * ESZ(dt);
+
+	for (long i = 0; i < nr; i++) {
+		const uint8_t *row = (const uint8_t *)w->data + (size_t)(n + i) * ws;
+
+		for (long c = 0; c < kn; c += 64) {
+			int masked = kn - c < 64;
+			__mmask64 m = mask64(kn - c);
+			__m512 wv[4];
+
+			load64(dt, row, k0 + c, m, masked, L, wv);
+			if (dt == DS_F8_E4M3) {
+				__m512 s = scale_of(w, n + i, k0 + c);
+
+#pragma GCC unroll 4
+				for (int q = 0; q < 4; q++)
+					wv[q] = _mm512_mul_ps(wv[q], s);
 			}
-			for (long m = n; m < n1; m++) {
-				wr = base + (size_t)m * ws;
-				for (r = r0; r + 4 <= r1; r += 4)
-					tile(dt, 1, 4, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (m - n0), ldy, L);
-				for (; r < r1; r++)
-					tile(dt, 1, 1, wr, ws, x + r * ldx, ldx, K, y + r * ldy + (m - n0), ldy, L);
+#pragma GCC unroll 4
+			for (int q = 0; q < 4; q++)
+				_mm512_storeu_ps(p + i * KBLOCK + c + 16 * q, wv[q]);
+		}
+	}
+}
+
+/*
+ * NR panel rows (ldp floats apart) times NX activation rows over kn
+ * columns (x already offset to the block).  acc holds NR*NX 16-lane
+ * partial sums [i][j]: zero when first, else loaded; when last, the
+ * reduced sums go to y[j*ldy + i], else the partial sums back to acc.
+ */
+AI void ptile(int NR, int NX, const float *p, long ldp, const float *x, long ldx, long kn, float *acc, int first,
+	      int last, float *y, long ldy)
+{
+	__m512 a[4][6];
+	long k = 0;
+
+#pragma GCC unroll 4
+	for (int i = 0; i < NR; i++)
+#pragma GCC unroll 6
+		for (int j = 0; j < NX; j++)
+			a[i][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + (i * NX + j) * 16);
+	for (; k + 16 <= kn; k += 16) {
+		__m512 wv[4];
+
+#pragma GCC unroll 4
+		for (int i = 0; i < NR; i++)
+			wv[i] = _mm512_loadu_ps(p + i * ldp + k);
+#pragma GCC unroll 6
+		for (int j = 0; j < NX; j++) {
+			__m512 xv = _mm512_loadu_ps(x + j * ldx + k);
+
+#pragma GCC unroll 4
+			for (int i = 0; i < NR; i++)
+				a[i][j] = _mm512_fmadd_ps(wv[i], xv, a[i][j]);
+		}
+	}
+	if (k < kn) {
+		__mmask16 m = (__mmask16)((1u << (kn - k)) - 1);
+		__m512 wv[4];
+
+#pragma GCC unroll 4
+		for (int i = 0; i < NR; i++)
+			wv[i] = _mm512_maskz_loadu_ps(m, p + i * ldp + k);
+#pragma GCC unroll 6
+		for (int j = 0; j < NX; j++) {
+			__m512 xv = _mm512_maskz_loadu_ps(m, x + j * ldx + k);
+
+#pragma GCC unroll 4
+			for (int i = 0; i < NR; i++)
+				a[i][j] = _mm512_fmadd_ps(wv[i], xv, a[i][j]);
+		}
+	}
+#pragma GCC unroll 4
+	for (int i = 0; i < NR; i++)
+#pragma GCC unroll 6
+		for (int j = 0; j < NX; j++) {
+			if (last)
+				y[j * ldy + i] = _mm512_reduce_add_ps(a[i][j]);
+			else
+				_mm512_storeu_ps(acc + (i * NX + j) * 16, a[i][j]);
+		}
+}
+
+/* one tile of NR (4 or 1) rows and nxt (1..6) activation rows */
+AI void ptile_any(int NR, int nxt, const float *p, long ldp, const float *x, long ldx, long kn, float *acc,
+		  int first, int last, float *y, long ldy)
+{
+	switch (nxt) {
+	case 6: ptile(NR, 6, p, ldp, x, ldx, kn, acc, first, last, y, ldy); break;
+	case 5: ptile(NR, 5, p, ldp, x, ldx, kn, acc, first, last, y, ldy); break;
+	case 4: ptile(NR, 4, p, ldp, x, ldx, kn, acc, first, last, y, ldy); break;
+	case 3: ptile(NR, 3, p, ldp, x, ldx, kn, acc, first, last, y, ldy); break;
+	case 2: ptile(NR, 2, p, ldp, x, ldx, kn, acc, first, last, y, ldy); break;
+	default: ptile(NR, 1, p, ldp, x, ldx, kn, acc, first, last, y, ldy); break;
+	}
+}
+
+/*
+ * rows [n0, n1) x activation rows [0, nx) through panels.  F32 weights are
+ * read in place (no panel); the others are converted into scratch (the
+ * panel, then the accumulators: PANEL_FLOATS + ACC_FLOATS).
+ */
+#define PANEL_FLOATS ((size_t)PANEL_ROWS * KBLOCK)
+#define ACC_FLOATS ((size_t)PANEL_ROWS * XTILE * 16)
+AI void panels(int dt, const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
+	       long ldy, float *scratch, const struct lut *L)
+{
+	long K = w->cols;
+	float *panel = scratch, *accs = scratch + PANEL_FLOATS;
+
+	for (long t0 = 0; t0 < nx; t0 += XTILE) {
+		long tn = nx - t0 < XTILE ? nx - t0 : XTILE;
+
+		for (long p0 = n0; p0 < n1; p0 += PANEL_ROWS) {
+			long pn = n1 - p0 < PANEL_ROWS ? n1 - p0 : PANEL_ROWS;
+
+			for (long k0 = 0; k0 < K; k0 += KBLOCK) {
+				long kn = K - k0 < KBLOCK ? K - k0 : KBLOCK;
+				int first = k0 == 0, last = k0 + kn == K;
+				const float *p;
+				long ldp;
+
+				if (dt == DS_F32) {
+					p = (const float *)w->data + (size_t)p0 * (size_t)w->ld + k0;
+					ldp = w->ld;
+				} else {
+					panel_fill(dt, w, p0, pn, k0, kn, panel, L);
+					p = panel;
+					ldp = KBLOCK;
+				}
+				for (long tt = 0; tt < tn; tt += 6) {
+					long nxt = tn - tt < 6 ? tn - tt : 6;
+					const float *xt = x + (t0 + tt) * ldx + k0;
+					float *yt = y + (t0 + tt) * ldy + (p0 - n0);
+					float *at = accs + tt * PANEL_ROWS * 16;
+					long i = 0;
+
+					for (; i + 4 <= pn; i += 4)
+						ptile_any(4, (int)nxt, p + i * ldp, ldp, xt, ldx, kn, at + i * nxt * 16, first, last,
+							  yt + i, ldy);
+					for (; i < pn; i++)
+						ptile_any(1, (int)nxt, p + i * ldp, ldp, xt, ldx, kn, at + i * nxt * 16, first, last,
+							  yt + i, ldy);
+				}
 			}
 		}
 	}
 }
 
-static void fp8_rows(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
-		     long ldy, const void *ctx)
+size_t ds_kernels_avx512_scratch(void)
 {
-	rows(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy, ctx);
+	return PANEL_FLOATS + ACC_FLOATS;
 }
 
-/* Only FP8 weights read the lookup tables (L may be NULL for the others). */
+/* Panels only pay for their conversion with several activation rows, and
+ * need the scratch (F32 weights need it too, for the accumulators of long
+ * rows). */
+AI int use_panels(const struct ds_mat *w, long nx, const float *scratch)
+{
+	return nx >= DS_MATMUL_PANEL_MIN && scratch;
+}
+
 static void matmul_avx512(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
 			  float *y, long ldy, float *scratch)
 {
 	struct lut L;
+	int pan = use_panels(w, nx, scratch);
 
 	switch (w->dtype) {
 	case DS_F32:
-		rows(DS_F32, w, n0, n1, x, ldx, nx, y, ldy, NULL);
+		if (pan)
+			panels(DS_F32, w, n0, n1, x, ldx, nx, y, ldy, scratch, NULL);
+		else
+			rows(DS_F32, w, n0, n1, x, ldx, nx, y, ldy, NULL);
 		break;
 	case DS_BF16:
-		rows(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy, NULL);
+		if (pan)
+			panels(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy, scratch, NULL);
+		else
+			rows(DS_BF16, w, n0, n1, x, ldx, nx, y, ldy, NULL);
 		break;
 	case DS_F16:
-		rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy, NULL);
+		if (pan)
+			panels(DS_F16, w, n0, n1, x, ldx, nx, y, ldy, scratch, NULL);
+		else
+			rows(DS_F16, w, n0, n1, x, ldx, nx, y, ldy, NULL);
 		break;
 	case DS_F8_E4M3:
 		L = lut_load();
-		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, fp8_rows, &L);
+		if (pan)
+			panels(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy, scratch, &L);
+		else
+			rows(DS_F8_E4M3, w, n0, n1, x, ldx, nx, y, ldy, &L);
 		break;
 	default:
 		break;

@@ -28,18 +28,18 @@ static inline float ds_weight_f32(int dt, const void *row, long k)
 	}
 }
 
-/* A kernel set's product of FP8 weight rows n0 <= n < n1 (within one
- * 128-row block) with nx <= DS_MATMUL_XCHUNK activation rows already
- * scaled for that block: y[r*ldy + (n - n0)] = x[r] . fp8(Q[n]).  ctx is
- * the kernel set's own (may be NULL). */
-typedef void ds_fp8_rows_fn(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-			    float *y, long ldy, const void *ctx);
+/* The FP8 weight as every kernel uses it: byte value times block scale,
+ * one f32 rounding (kernels.h). */
+static inline float ds_fp8_weight(const struct ds_mat *w, long n, long k)
+{
+	return ds_fp8_e4m3_table[((const uint8_t *)w->data)[(size_t)n * (size_t)w->ld + (size_t)k]] *
+	       w->scale[(n / DS_FP8_BLOCK) * w->scale_ld + k / DS_FP8_BLOCK];
+}
 
-/* The FP8 product every kernel set shares: for each 128-row block nb of
- * [n0, n1) and each chunk of up to DS_MATMUL_XCHUNK activation rows, the
- * activations pre-scaled into scratch (xs[r*cols + k] = x[r*ldx + k] *
- * S[nb][k/128]), then `rows` on them. */
-void ds_fp8_matmul(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
-		   long ldy, float *scratch, ds_fp8_rows_fn *rows, const void *ctx);
+#if defined(__x86_64__)
+/* Floats of scratch the AVX-512 panels use (a weight panel and its
+ * accumulators). */
+size_t ds_kernels_avx512_scratch(void);
+#endif
 
 #endif

@@ -3,9 +3,8 @@
  * the vectorised ones (kernels-avx2.c, kernels-avx512.c).
  *
  * The generic kernels follow the same recipe as the vectorised ones (FP8:
- * pre-scale the activations by the block scale, then accumulate table-decoded
- * bytes against them) with 8 partial sums per dot product, so they agree
- * with them to rounding.  They are the reference the tests hold the others
+ * the table-decoded byte times its block scale is the weight) with 8
+ * partial sums per dot product, so they agree with them to rounding.  They are the reference the tests hold the others
  * to, and the path on CPUs without AVX2.
  */
 #include <stdlib.h>
@@ -31,62 +30,39 @@ static void fp8_bf16_tables(void)
 	done = 1;
 }
 
+size_t ds_matmul_scratch_cols(long cols)
+{
+	size_t bf16 = (size_t)DS_MATMUL_XCHUNK * (size_t)(cols + 32);	/* avx512bf16: split activations */
+	size_t need = bf16;
+
+#if defined(__x86_64__)
+	if (ds_kernels_avx512_scratch() > need)
+		need = ds_kernels_avx512_scratch();
+#endif
+	return need;
+}
+
 size_t ds_matmul_scratch(const struct ds_mat *w)
 {
-	if (w->dtype == DS_F8_E4M3)
-		return (size_t)DS_MATMUL_XCHUNK * (size_t)w->cols;
-	if (w->dtype == DS_BF16)	/* split bf16 activations, padded to 32 */
-		return (size_t)DS_MATMUL_XCHUNK * (size_t)(w->cols + 32);
-	return 0;
+	return ds_matmul_scratch_cols(w->cols);
 }
 
-/* the activations pre-scaled for the FP8 row block nb */
-static void fp8_prescale(const struct ds_mat *w, long nb, const float *x, long ldx, long nx, float *xs)
+/* weight n, k as the kernels use it (FP8: times the block scale) */
+static float weight(const struct ds_mat *w, const void *row, long n, long k)
 {
-	const float *s = w->scale + nb * w->scale_ld;
-	long K = w->cols;
-
-	for (long r = 0; r < nx; r++) {
-		const float *xr = x + r * ldx;
-		float *o = xs + r * K;
-
-		for (long kb = 0; kb * DS_FP8_BLOCK < K; kb++) {
-			long k1 = (kb + 1) * DS_FP8_BLOCK < K ? (kb + 1) * DS_FP8_BLOCK : K;
-			float sc = s[kb];
-
-			for (long k = kb * DS_FP8_BLOCK; k < k1; k++)
-				o[k] = xr[k] * sc;
-		}
-	}
+	return w->dtype == DS_F8_E4M3 ? ds_fp8_weight(w, n, k) : ds_weight_f32(w->dtype, row, k);
 }
 
-void ds_fp8_matmul(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx, float *y,
-		   long ldy, float *scratch, ds_fp8_rows_fn *rows, const void *ctx)
-{
-	for (long b0 = n0; b0 < n1;) {
-		long nb = b0 / DS_FP8_BLOCK;
-		long b1 = (nb + 1) * DS_FP8_BLOCK < n1 ? (nb + 1) * DS_FP8_BLOCK : n1;
-
-		for (long r0 = 0; r0 < nx; r0 += DS_MATMUL_XCHUNK) {
-			long cnt = nx - r0 < DS_MATMUL_XCHUNK ? nx - r0 : DS_MATMUL_XCHUNK;
-
-			fp8_prescale(w, nb, x + r0 * ldx, ldx, cnt, scratch);
-			rows(w, b0, b1, scratch, w->cols, cnt, y + r0 * ldy + (b0 - n0), ldy, ctx);
-		}
-		b0 = b1;
-	}
-}
-
-static float dot_generic(enum ds_dtype dt, const void *row, const float *x, long K)
+static float dot_generic(const struct ds_mat *w, long n, const void *row, const float *x, long K)
 {
 	float acc[8] = { 0 };
 	long k = 0;
 
 	for (; k + 8 <= K; k += 8)
 		for (int l = 0; l < 8; l++)
-			acc[l] += ds_weight_f32(dt, row, k + l) * x[k + l];
+			acc[l] += weight(w, row, n, k + l) * x[k + l];
 	for (; k < K; k++)
-		acc[k & 7] += ds_weight_f32(dt, row, k) * x[k];
+		acc[k & 7] += weight(w, row, n, k) * x[k];
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
@@ -95,25 +71,15 @@ static const void *row_ptr(const struct ds_mat *w, long n)
 	return (const uint8_t *)w->data + (size_t)n * (size_t)w->ld * ds_dtype_size(w->dtype);
 }
 
-/* y[r*ldy + (n - n0)] = x[r] . W[n] (FP8: the unscaled bytes) */
-static void rows_generic(const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
-			 float *y, long ldy, const void *ctx)
+static void matmul_generic(const struct ds_mat *w, long n0, long n1, const float *x, long ldx,
+			   long nx, float *y, long ldy, float *scratch)
 {
 	for (long n = n0; n < n1; n++) {
 		const void *row = row_ptr(w, n);
 
 		for (long r = 0; r < nx; r++)
-			y[r * ldy + (n - n0)] = dot_generic(w->dtype, row, x + r * ldx, w->cols);
+			y[r * ldy + (n - n0)] = dot_generic(w, n, row, x + r * ldx, w->cols);
 	}
-}
-
-static void matmul_generic(const struct ds_mat *w, long n0, long n1, const float *x, long ldx,
-			   long nx, float *y, long ldy, float *scratch)
-{
-	if (w->dtype == DS_F8_E4M3)
-		ds_fp8_matmul(w, n0, n1, x, ldx, nx, y, ldy, scratch, rows_generic, NULL);
-	else
-		rows_generic(w, n0, n1, x, ldx, nx, y, ldy, NULL);
 }
 
 static void matmul_t_generic(const struct ds_mat *w, long i0, long ni, const float *x, long ldx,

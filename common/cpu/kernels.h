@@ -16,9 +16,10 @@
  *    depends only on (weight row, activation row, ISA), never on the row
  *    range, the number of activation rows or the tiling.  One row through
  *    ds_matmul() gives the same bits as that row among many;
- *  - FP8 blocks: W[n][k] = fp8(Q[n][k]) * S[n/128][k/128].  The kernels
- *    multiply the activations by the block scale of the row block first
- *    (xs[k] = x[k] * S[n/128][k/128]) and then accumulate fp8(Q) * xs;
+ *  - FP8 blocks: W[n][k] = fp8(Q[n][k]) * S[n/128][k/128].  Every kernel
+ *    uses the f32 product of the exact byte value and the block scale,
+ *    rounded once, as the weight (so a weight panel converted for many
+ *    activation rows holds the same values a single row sees);
  *  - FP8 bytes become floats through a table (the 256-entry one in tensor.h,
  *    or a VBMI byte-permute lookup of the exact bf16 pattern); never by
  *    placing fp8 bits into an f32 exponent.
@@ -34,12 +35,15 @@
 
 #include "mat.h"
 
-#define DS_MATMUL_XCHUNK 16	/* activation rows pre-scaled together (FP8) */
+#define DS_MATMUL_XCHUNK 16	/* activation rows split together (avx512bf16) */
+/* From this many activation rows on, the AVX-512 kernels convert weights
+ * once into an f32 panel per chunk of rows (same bits as row by row). */
+#define DS_MATMUL_PANEL_MIN 4
 
 /*
  * y[r*ldy + (n - n0)] = sum_k x[r*ldx + k] * W[n][k]   for n0 <= n < n1,
- * r < nx.  `scratch` must hold ds_matmul_scratch(w) floats (NULL is fine
- * when that is 0).  x rows hold at least w->cols floats.
+ * r < nx.  `scratch` holds ds_matmul_scratch(w) floats, or is NULL (see
+ * there).  x rows hold at least w->cols floats.
  */
 typedef void ds_matmul_fn(const struct ds_mat *w, long n0, long n1, const float *x, long ldx,
 			  long nx, float *y, long ldy, float *scratch);
@@ -66,8 +70,13 @@ const struct ds_kernels *ds_kernels(void);
  * this CPU cannot run it. */
 const struct ds_kernels *ds_kernels_named(const char *name);
 
-/* Floats of scratch one ds_matmul call on w needs. */
+/* Floats of scratch one ds_matmul call on w needs (any kernel set).  A
+ * NULL scratch is fine too, with the same bits (the AVX-512 kernels then
+ * take the slower row-by-row way), except for BF16 weights under
+ * "avx512bf16", which must have it.  ds_matmul_scratch_cols: the same for
+ * any matrix of that many columns. */
 size_t ds_matmul_scratch(const struct ds_mat *w);
+size_t ds_matmul_scratch_cols(long cols);
 /* The implementations, for the dispatcher and the tests. */
 extern const struct ds_kernels ds_kernels_generic;
 #if defined(__x86_64__)

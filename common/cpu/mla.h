@@ -5,18 +5,30 @@
  * row [c | kpe]: the kv_a_layernorm'd latent (kv_lora_rank values) and the
  * rotated rope key (qk_rope_head_dim values) - nothing per head.
  *
- * Attention runs in the absorbed form for every row, prefill and decode
- * alike (docs/deepseek-v3-model.md section 3.4): the query is pulled into
- * latent space per head (qa = W_UK[h]^T q_nope[h]), scores are
- * sigma * (qa . c_s + q_pe . kpe_s) over the cached positions s <= t,
- * softmax in f32, ol = sum_s p_s c_s, o[h] = W_UV[h] ol, out = W_o o.
- * Cost per (query, key) pair is H * (2 rkv + dr) multiply-adds, about 3.4x
- * the naive form for V3's shapes, in exchange for one code path and a cache
- * of 576 floats per token per layer; a prefill path that expands K/V
- * per head for long chunks is left for later (research-cpu-perf.md 4.7).
- * Each row's result depends only on its own query and the cache rows it
- * reads, so a prompt in one frame and the same tokens one at a time give
- * the same bits.
+ * Attention has two forms (docs/deepseek-v3-model.md section 3.4):
+ *  - absorbed, for every row of a chunk shorter than
+ *    ds_mla_decompress_min() rows (decode, MTP verification, short
+ *    prompts): the query is pulled into latent space per head (qa =
+ *    W_UK[h]^T q_nope[h]), scores are sigma * (qa . c_s + q_pe . kpe_s)
+ *    over the cached positions s <= t, softmax in f32, ol = sum_s p_s c_s,
+ *    o[h] = W_UV[h] ol.  H * (2 rkv + dr) multiply-adds per (query, key)
+ *    pair, about 3.4x the plain form for V3's shapes, but no work per
+ *    cached position;
+ *  - decompressed, for the rows of a chunk of at least that many rows
+ *    (prefill): k_nope_s[h] and v_s[h] = W_kvb[h] c_s for every cached
+ *    position of the chunk's sequence (one product over the cache per
+ *    group of heads), then standard attention with dq-wide keys and
+ *    dv-wide values: H * (dq + dv) per pair plus H * (dn + dv) * rkv per
+ *    cached position.
+ * Both are f32 throughout and agree within rounding (about 1e-6), not in
+ * bits.  Which one a row takes depends only on the length of the chunk it
+ * came in (never on the other chunks of a step or on how a long chunk is
+ * cut into steps), and within a form each row's result depends only on its
+ * own query and the cache rows it reads: the same tokens one at a time, or
+ * in chunks below the threshold, give the same bits, and so do a long
+ * chunk in one step or several.  DS_MLA_DECOMPRESS_DEFAULT is the measured
+ * crossover; the environment variable DS_MLA_DECOMPRESS_MIN=N, read when
+ * a forward pass is set up, overrides it (0: always absorbed).
  *
  * Ownership: struct ds_kv owns every sequence's rows (ds_kv_release).
  * struct ds_mla_buf holds scratch sized by ds_mla_buf_reserve.
@@ -69,6 +81,7 @@ struct ds_mla_rows {
 	const long *pos;
 	struct ds_kv_seq *const *seq;
 	const float *rope;	/* [n][dr]: ds_rope_table() of each row */
+	const long *chunk_n;	/* [n]: rows of the chunk each row came in (NULL: short) */
 };
 
 struct ds_mla_buf {
@@ -79,14 +92,35 @@ struct ds_mla_buf {
 	float *qf;		/* [rows][H][rkv + dr]: absorbed query | rotated q_pe */
 	float *ol;		/* [rows][H][rkv] */
 	float *o;		/* [rows][H dv] */
-	struct ds_matmul_job *uv;	/* [H] */
+	struct ds_matmul_job *uv;	/* [2 H] */
+	long wide_min;		/* ds_mla_decompress_min(), set by the owner */
+	/* decompressed form, for wide_heads heads at a time and up to
+	 * wide_keys cached positions (0 until a long chunk comes) */
+	long wide_heads, wide_keys;
+	float *dk;		/* [wide_heads][keys][dq]: k_nope | kpe */
+	float *dvs;		/* [wide_heads][keys][dv] */
+	float *dvt;		/* [wide_heads][dv][keys] */
 	long score_cap;		/* floats in each scores[t] */
 	float **scores;		/* [nthreads] */
 	int nthreads;
 };
 
+/* Room for steps of `rows` rows and chunks reaching max_keys cached
+ * positions; `wide`: a chunk will take the decompressed form. */
 int ds_mla_buf_reserve(struct ds_mla_buf *b, const struct ds_model *m, int nthreads, long rows,
-		       long max_keys, struct ds_error *err);
+		       long max_keys, int wide, struct ds_error *err);
+/* The chunk length from which rows take the decompressed form: want > 0
+ * as it is, want < 0 never (LONG_MAX), 0 the environment's
+ * DS_MLA_DECOMPRESS_MIN (0 there: never) or DS_MLA_DECOMPRESS_DEFAULT. */
+long ds_mla_decompress_min(long want);
+/* Measured (ds-bench, 2 threads, alternating DS_MLA_DECOMPRESS_MIN=0 / 1,
+ * medians of 3-4 rounds, V2-Lite attention: 16 heads, kv_lora_rank 512,
+ * dense layers with a 256-wide MLP so attention dominates; machine loaded):
+ * decompressed / absorbed pp t/s 0.84 at 64 rows (one round), 1.06 at 96,
+ * 1.16 at 128, 1.32 at 192, 1.10 at 256 from depth 0; 0.55, 1.19, 1.63,
+ * 1.68, 1.69 after 512 positions.  The crossover lies between 64 and 96;
+ * 128 keeps a margin (ik_llama.cpp measured 128 on V2-Lite too). */
+#define DS_MLA_DECOMPRESS_DEFAULT 128
 void ds_mla_buf_release(struct ds_mla_buf *b);
 
 /*

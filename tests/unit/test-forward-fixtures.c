@@ -23,8 +23,10 @@
 
 #include "backend.h"
 #include "cpu/forward.h"
+#include "cpu/mla.h"
 #include "safetensors.h"
 #include "stream.h"
+#include "fixturehelp.h"
 #include "testhelp.h"
 
 #define TOL 1e-4
@@ -36,28 +38,6 @@ static const char *fixtures_dir(void)
 
 	snprintf(buf, sizeof(buf), "%s/fixtures/models", t ? t : "tests");
 	return buf;
-}
-
-static const struct ds_tensor_info *tensor(const struct ds_st_file *f, const char *name)
-{
-	for (int i = 0; i < f->ntensors; i++)
-		if (!strcmp(f->tensors[i].name, name))
-			return &f->tensors[i];
-	return NULL;
-}
-
-/* max |a - b| / max |b| over n values */
-static double rel_err(const float *a, const float *b, long n)
-{
-	double d = 0, mx = 1e-30;
-
-	for (long i = 0; i < n; i++) {
-		double e = fabs((double)a[i] - (double)b[i]);
-
-		d = e > d ? e : d;
-		mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
-	}
-	return d / mx;
 }
 
 static long argmax(const float *v, long n)
@@ -78,7 +58,7 @@ static int cmp_logits(const char *what, const float *got, const float *ref, long
 	long same = 0;
 
 	for (long t = 0; t < T; t++) {
-		double et = rel_err(got + t * V, ref + t * V, V);
+		double et = fixture_rel_err(got + t * V, ref + t * V, V);
 
 		e = et > e ? et : e;
 		same += argmax(got + t * V, V) == argmax(ref + t * V, V);
@@ -150,6 +130,98 @@ static int open_fixture(const char *dir, struct ds_model *m, struct ds_st_file *
 	return 0;
 }
 
+/*
+ * Run the fixture's ids as a prompt of T/2 rows then one-row frames, two
+ * sequences side by side in every batch, on 1 thread in 5-row steps, with
+ * MLA decompressed from `wide` rows (DS_MLA_DECOMPRESS_MIN; 0 the default),
+ * and compare each frame's last logits with ref (one frame of T rows, run
+ * by default).  wide < 0 (absorbed everywhere, as ref is for these short
+ * fixtures' every row but the long ones'): ref is recomputed the same way
+ * and every frame must match in bits; otherwise the prompt frame must
+ * match in bits when both it and ref's chunk take the same form, and every
+ * frame within tol.  Returns 0 when the run failed.
+ */
+static int steps_match(const char *name, struct ds_model *m, const struct ds_tensor_info *ti, long T, long wide,
+		       const float *ref, double tol)
+{
+	struct ds_backend_opts o1 = { "cpu", 1, 0, m->L, 0, 5, 0 };
+	struct ds_backend *b = NULL;
+	struct ds_error err = { 0 };
+	long D = m->D, V = m->V, P = T / 2, thr;
+	float *h2 = malloc((size_t)(2 * T * D) * sizeof(float)), *l2 = malloc((size_t)(2 * V) * sizeof(float));
+	float *own = NULL;
+	int same_prompt, exact, bad = 0, ok = 1;
+	double worst = 0;
+	char env[32];
+
+	if (wide) {
+		snprintf(env, sizeof(env), "%ld", wide < 0 ? 0 : wide);
+		setenv("DS_MLA_DECOMPRESS_MIN", env, 1);
+	} else {
+		unsetenv("DS_MLA_DECOMPRESS_MIN");
+	}
+	thr = ds_mla_decompress_min(0);
+	same_prompt = (P >= thr) == (T >= thr);
+	exact = wide < 0 || (same_prompt && (1 >= thr) == (T >= thr));
+	if (wide < 0) {	/* ref, absorbed */
+		struct ds_fwd_chunk ch = { 9, 0, T };
+		struct ds_fwd_batch batch = { 1, &ch };
+
+		own = malloc((size_t)(T * V) * sizeof(float));
+		h2 = realloc(h2, (size_t)(2 * T * D) * sizeof(float));
+		ok = !ds_backend_open(&b, m, &o1, &err) && !ds_embed_rows(&m->embed, ti->data, T, h2, &err) &&
+		     !ds_backend_layers(b, &batch, h2, &err) && !ds_backend_head(b, h2, T, own, &err);
+		ds_backend_free(b);
+		b = NULL;
+		ref = own;
+	}
+	ok = ok && !ds_backend_open(&b, m, &o1, &err);
+	for (long p = 0; p < T && ok;) {
+		long n = p == 0 ? P : 1;
+		struct ds_fwd_chunk ch[2] = { { 1, p, n }, { 2, p, n } };
+		struct ds_fwd_batch batch = { 2, ch };
+		const float *want = ref + (p + n - 1) * V;
+
+		ds_embed_rows(&m->embed, (const int32_t *)ti->data + p, n, h2, &err);
+		ds_embed_rows(&m->embed, (const int32_t *)ti->data + p, n, h2 + n * D, &err);
+		ok = ds_backend_layers(b, &batch, h2, &err) == 0;
+		memcpy(h2 + D, h2 + (n - 1) * D, (size_t)D * sizeof(float));
+		memcpy(h2, h2 + (2 * n - 1) * D, (size_t)D * sizeof(float));
+		ok = ok && ds_backend_head(b, h2, 2, l2, &err) == 0;
+		if ((exact || (p == 0 && same_prompt)) && (memcmp(l2, want, (size_t)V * sizeof(float)) ||
+					  memcmp(l2 + V, want, (size_t)V * sizeof(float))))
+			bad++;
+		{
+			double mx = 0, dm = 0;
+
+			for (long v = 0; v < V; v++) {
+				double d = fabs((double)l2[v] - want[v]);
+
+				mx = fabs(want[v]) > mx ? fabs(want[v]) : mx;
+				dm = d > dm ? d : dm;
+			}
+			worst = dm / mx > worst ? dm / mx : worst;
+		}
+		p += n;
+	}
+	checkf(ok, "%s: prompt + one-token frames run, MLA decompressed from %ld rows (%s)", name, wide, ok ? "" : err.msg);
+	if (exact)
+		checkf(bad == 0, "%s: prompt + one-token frames, two sequences batched, 1 thread, 5-row steps, MLA %s: same bits as one frame (%d differ)",
+		       name, wide < 0 ? "absorbed" : "by default", bad);
+	else {
+		printf("# measured %s: prompt (decompressed) + one-token frames (absorbed) vs one frame: max|dlogit|/max|logit| %.3g\n",
+		       name, worst);
+		checkf(bad == 0, "%s: the prompt frame, batched and in 5-row steps, gives the bits of one frame (same form)", name);
+		checkf(worst <= tol, "%s: later frames within %g of one frame (%.3g)", name, tol, worst);
+	}
+	ds_backend_free(b);
+	unsetenv("DS_MLA_DECOMPRESS_MIN");
+	free(h2);
+	free(l2);
+	free(own);
+	return ok;
+}
+
 static void test_fixture(const char *name, const char *dir)
 {
 	struct ds_model m;
@@ -167,8 +239,8 @@ static void test_fixture(const char *name, const char *dir)
 
 	if (open_fixture(dir, &m, &ex, DS_PART_EMBED | DS_PART_HEAD))
 		return;
-	ti = tensor(&ex, "input_ids");
-	tl = tensor(&ex, "logits");
+	ti = fixture_tensor(&ex, "input_ids");
+	tl = fixture_tensor(&ex, "logits");
 	if (!ti || !tl || ti->dtype != DS_I32 || tl->dtype != DS_F32) {
 		printf("not ok - %s: expected.safetensors lacks input_ids/logits\n", name);
 		goto out;
@@ -212,17 +284,17 @@ static void test_fixture(const char *name, const char *dir)
 		const struct ds_tensor_info *t;
 
 		snprintf(key, sizeof(key), "hidden.%ld", i);
-		if ((t = tensor(&ex, key))) {
-			e = rel_err(cap.hidden[i], t->data, T * D);
+		if ((t = fixture_tensor(&ex, key))) {
+			e = fixture_rel_err(cap.hidden[i], t->data, T * D);
 			worst_h = e > worst_h ? e : worst_h;
 		}
 		snprintf(key, sizeof(key), "moe_input.%ld", i);
-		if ((t = tensor(&ex, key))) {
-			e = rel_err(cap.moe_in[i], t->data, T * D);
+		if ((t = fixture_tensor(&ex, key))) {
+			e = fixture_rel_err(cap.moe_in[i], t->data, T * D);
 			worst_moe = e > worst_moe ? e : worst_moe;
 		}
 		snprintf(key, sizeof(key), "experts.%ld", i);
-		if ((t = tensor(&ex, key))) {
+		if ((t = fixture_tensor(&ex, key))) {
 			const int32_t *ref = t->data;
 			const struct ds_tensor_info *tw;
 
@@ -231,8 +303,8 @@ static void test_fixture(const char *name, const char *dir)
 				routes_same += !memcmp(cap.ids[i] + r * m.K, ref + r * m.K, (size_t)m.K * sizeof(int32_t));
 			}
 			snprintf(key, sizeof(key), "expert_weights.%ld", i);
-			if ((tw = tensor(&ex, key))) {
-				e = rel_err(cap.w[i], tw->data, T * m.K);
+			if ((tw = fixture_tensor(&ex, key))) {
+				e = fixture_rel_err(cap.w[i], tw->data, T * m.K);
 				worst_w = e > worst_w ? e : worst_w;
 			}
 		}
@@ -248,7 +320,7 @@ static void test_fixture(const char *name, const char *dir)
 	checkf(cmp_logits(name, logits, tl->data, T, V, &e), "%s: logits within %g and same argmax", name, TOL);
 
 	/* MTP: rows 0..T-2 from the final residual and input_ids[1..] */
-	if (o.mtp && (tl = tensor(&ex, "mtp.logits"))) {
+	if (o.mtp && (tl = fixture_tensor(&ex, "mtp.logits"))) {
 		float *ml = malloc((size_t)((T - 1) * V) * sizeof(float));
 		struct ds_fwd_chunk ch = { 7, 0, T - 1 };
 		struct ds_fwd_batch batch = { 1, &ch };
@@ -262,44 +334,28 @@ static void test_fixture(const char *name, const char *dir)
 	b = NULL;
 
 	/* the same sequence as a prompt + one-token frames, next to a second
-	 * sequence in the same batches, on 1 thread: the same bits */
+	 * sequence in the same batches, on 1 thread, in 5-row steps: with MLA
+	 * absorbed everywhere, the same bits as one frame; by default (the
+	 * chunk of T rows and a prompt of T/2 >= the threshold run
+	 * decompressed, the one-token frames absorbed) the prompt's rows still
+	 * give the bits of the same rows in one frame, since both are
+	 * decompressed, and later rows agree within the tolerance */
+	free(h);
+	h = NULL;
+	if (!steps_match(name, &m, ti, T, -1, logits, TOL) || !steps_match(name, &m, ti, T, 0, logits, TOL))
+		goto out;
 	{
 		struct ds_backend_opts o1 = { "cpu", 1, 0, L, 0, 5, 0 };
-		long P = T / 2;
-		int bad = 0, ok = 1;
+		struct ds_fwd_chunk ch = { 1, T - 3, 1 };
+		struct ds_fwd_batch batch = { 1, &ch };
 
 		h2 = malloc((size_t)(2 * T * D) * sizeof(float));
-		logits2 = malloc((size_t)(2 * V) * sizeof(float));
 		if (ds_backend_open(&b, &m, &o1, &err)) {
 			printf("not ok - %s: %s\n", name, err.msg);
 			goto out;
 		}
-		for (long p = 0; p < T && ok;) {
-			long n = p == 0 ? P : 1;
-			struct ds_fwd_chunk ch[2] = { { 1, p, n }, { 2, p, n } };
-			struct ds_fwd_batch batch = { 2, ch };
-
-			ds_embed_rows(&m.embed, (const int32_t *)ti->data + p, n, h2, &err);
-			ds_embed_rows(&m.embed, (const int32_t *)ti->data + p, n, h2 + n * D, &err);
-			ok = ds_backend_layers(b, &batch, h2, &err) == 0;
-			memcpy(h2 + D, h2 + (n - 1) * D, (size_t)D * sizeof(float));
-			memcpy(h2, h2 + (2 * n - 1) * D, (size_t)D * sizeof(float));
-			ok = ok && ds_backend_head(b, h2, 2, logits2, &err) == 0;
-			if (memcmp(logits2, logits + (p + n - 1) * V, (size_t)V * sizeof(float)) ||
-			    memcmp(logits2 + V, logits + (p + n - 1) * V, (size_t)V * sizeof(float)))
-				bad++;
-			p += n;
-		}
-		checkf(ok, "%s: prompt + one-token frames run (%s)", name, ok ? "" : err.msg);
-		checkf(bad == 0, "%s: prompt + one-token frames, two sequences batched, 1 thread, 5-row steps: same bits as one frame (%d differ)",
-		       name, bad);
-		{
-			struct ds_fwd_chunk ch = { 1, T - 3, 1 };
-			struct ds_fwd_batch batch = { 1, &ch };
-
-			check("a frame that does not continue its sequence is refused with 65",
-			      ds_backend_layers(b, &batch, h2, &err) == EX_DATAERR);
-		}
+		check("a frame that does not continue its sequence is refused with 65",
+		      ds_backend_layers(b, &batch, h2, &err) == EX_DATAERR);
 	}
 out:
 	free(h);
@@ -379,7 +435,7 @@ static void test_f32_weights(const char *name, const char *dir)
 
 	if (open_fixture(dir, &m, &ex, DS_PART_EMBED | DS_PART_HEAD))
 		return;
-	ti = tensor(&ex, "input_ids");
+	ti = fixture_tensor(&ex, "input_ids");
 	T = ti->shape[0];
 	a = malloc((size_t)(T * m.V) * sizeof(float));
 	b = malloc((size_t)(T * m.V) * sizeof(float));
@@ -426,7 +482,7 @@ static int print_ids(const char *dir)
 		fprintf(stderr, "%s\n", err.msg);
 		return err.code;
 	}
-	t = tensor(&ex, "input_ids");
+	t = fixture_tensor(&ex, "input_ids");
 	for (int64_t i = 0; t && i < t->shape[0]; i++)
 		printf(i ? " %d" : "%d", ((const int32_t *)t->data)[i]);
 	printf("\n");
@@ -462,7 +518,7 @@ static int compare_logits(const char *dir, const char *file, const char *label)
 		if (f.kind != DS_KIND_LOGITS)
 			continue;
 		mtp = f.aux == 1;
-		t = tensor(&ex, mtp ? "mtp.logits" : "logits");
+		t = fixture_tensor(&ex, mtp ? "mtp.logits" : "logits");
 		if (!t || f.dtype != DS_F32 || f.ndim != 2 || f.shape[1] != t->shape[1] ||
 		    f.pos + f.shape[0] > (uint64_t)t->shape[0]) {
 			printf("not ok - frame %llu does not fit the fixture's %s\n", (unsigned long long)rd.index - 1,
@@ -472,7 +528,7 @@ static int compare_logits(const char *dir, const char *file, const char *label)
 		for (uint32_t r = 0; r < f.shape[0]; r++) {
 			long V = f.shape[1];
 			const float *g = (const float *)f.data + r * V, *x = (const float *)t->data + (f.pos + r) * V;
-			double e = rel_err(g, x, V);
+			double e = fixture_rel_err(g, x, V);
 
 			worst[mtp] = e > worst[mtp] ? e : worst[mtp];
 			same[mtp] += argmax(g, V) == argmax(x, V);
@@ -507,7 +563,7 @@ static int print_moe_input(const char *dir, const char *layer)
 		fprintf(stderr, "%s\n", err.msg);
 		return err.code;
 	}
-	t = tensor(&ex, key);
+	t = fixture_tensor(&ex, key);
 	for (int64_t r = 0; t && r < t->shape[0]; r++)
 		for (int64_t c = 0; c < t->shape[1]; c++)
 			printf(c + 1 < t->shape[1] ? "%.9g " : "%.9g\n", ((const float *)t->data)[r * t->shape[1] + c]);
@@ -540,9 +596,9 @@ static int compare_routes(const char *dir, const char *file)
 		if (f.kind != DS_KIND_ROUTES)
 			continue;
 		snprintf(key, sizeof(key), "experts.%u", f.aux);
-		te = tensor(&ex, key);
+		te = fixture_tensor(&ex, key);
 		snprintf(key, sizeof(key), "expert_weights.%u", f.aux);
-		tw = tensor(&ex, key);
+		tw = fixture_tensor(&ex, key);
 		if (!te || !tw || f.dtype != DS_IDVAL || f.ndim != 2 || f.shape[1] != te->shape[1] ||
 		    f.pos + f.shape[0] > (uint64_t)te->shape[0]) {
 			printf("not ok - ROUTES frame %llu does not fit the fixture's %s\n",

@@ -233,6 +233,50 @@ static void test_threads(const struct ds_kernels *k)
 	free_mat(&s);
 }
 
+/*
+ * Many activation rows (the AVX-512 kernels' weight panels: more rows than
+ * a panel pass, more weight rows than a panel, columns over several panel
+ * blocks with a ragged end) give the bits of one row at a time, of a NULL
+ * scratch, and of odd row ranges.
+ */
+static void test_many_rows(const struct ds_kernels *k, enum ds_dtype dt)
+{
+	struct mat_store s;
+	long rows = 75, cols = 700, nx = 203;
+	float *x = malloc((size_t)(nx * cols) * sizeof(float));
+	float *all = malloc((size_t)(nx * rows) * sizeof(float)), *one = malloc((size_t)(nx * rows) * sizeof(float));
+	float *bare = malloc((size_t)(nx * rows) * sizeof(float));
+	float *scratch;
+	uint64_t saved = rng;	/* leave the other tests' random data as it was */
+
+	make_mat(&s, dt, rows, cols);
+	scratch = malloc(ds_matmul_scratch(&s.m) * sizeof(float));
+	for (long i = 0; i < nx * cols; i++)
+		x[i] = (float)urand();
+	k->matmul(&s.m, 0, rows, x, cols, nx, all, rows, scratch);
+	/* avx512bf16 needs the scratch for BF16 weights (kernels.h) */
+	k->matmul(&s.m, 0, rows, x, cols, nx, bare, rows, dt == DS_BF16 && !strcmp(k->name, "avx512bf16") ? scratch : NULL);
+	for (long r = 0; r < nx; r++)
+		for (long n0 = 0; n0 < rows;) {
+			long n1 = n0 + 1 + (long)((urand() + 1.0) * 9);
+
+			n1 = n1 > rows ? rows : n1;
+			k->matmul(&s.m, n0, n1, x + r * cols, cols, 1, one + r * rows + n0, rows, scratch);
+			n0 = n1;
+		}
+	checkf(!memcmp(all, one, (size_t)(nx * rows) * sizeof(float)),
+	       "%s %s: %ld activation rows at once give the bits of one at a time", k->name, ds_dtype_short(dt), nx);
+	checkf(!memcmp(all, bare, (size_t)(nx * rows) * sizeof(float)), "%s %s: with and without scratch, the same bits",
+	       k->name, ds_dtype_short(dt));
+	free(x);
+	free(all);
+	free(one);
+	free(bare);
+	free(scratch);
+	free_mat(&s);
+	rng = saved;
+}
+
 int main(void)
 {
 	static const char *const sets[] = { "generic", "avx2", "avx512", "avx512bf16" };
@@ -283,6 +327,8 @@ int main(void)
 			worst_all = worst > worst_all ? worst : worst_all;
 		}
 		test_threads(k);
+		for (size_t di = 0; di < sizeof(dts) / sizeof(dts[0]); di++)
+			test_many_rows(k, dts[di]);
 	}
 	check("default kernel set chosen", ds_kernels() != NULL);
 	return test_done();
