@@ -63,25 +63,29 @@ static __device__ __forceinline__ float dsc_row_dot_part(const struct dsc_mat &w
 	return s;
 }
 
+/* The reduction of a warp (every lane gets it) and of a block, written
+ * once for each operation: Op::f combines two values, Op::id<T>() is its
+ * identity (what lanes past the last warp contribute). */
+struct dsc_op_sum {
+	template <class T> static __device__ __forceinline__ T f(T a, T b) { return a + b; }
+	template <class T> static __device__ __forceinline__ T id() { return T(0); }
+};
+
+struct dsc_op_max {
+	static __device__ __forceinline__ float f(float a, float b) { return fmaxf(a, b); }
+	template <class T> static __device__ __forceinline__ T id() { return T(-INFINITY); }
+};
+
+template <class Op, class T> static __device__ __forceinline__ T dsc_warp_reduce(T v)
+{
+	for (int o = 16; o > 0; o >>= 1)
+		v = Op::f(v, __shfl_xor_sync(0xffffffffu, v, o));
+	return v;
+}
+
 static __device__ __forceinline__ float dsc_warp_sum(float v)
 {
-	for (int o = 16; o > 0; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
-	return v;
-}
-
-static __device__ __forceinline__ float dsc_warp_max(float v)
-{
-	for (int o = 16; o > 0; o >>= 1)
-		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-	return v;
-}
-
-static __device__ __forceinline__ double dsc_warp_sum_d(double v)
-{
-	for (int o = 16; o > 0; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
-	return v;
+	return dsc_warp_reduce<dsc_op_sum>(v);
 }
 
 /* W[n] . x for the whole warp (every lane gets the sum); dtype chosen at
@@ -110,46 +114,33 @@ static __device__ __forceinline__ float dsc_warp_dot(const struct dsc_mat &w, lo
 /* Sum (or max) over a block of blockDim.x threads (a multiple of 32, at
  * most 1024); red holds 32 values.  Every thread must call it; all get the
  * result. */
-static __device__ __forceinline__ float dsc_block_sum(float v, float *red)
+template <class Op, class T> static __device__ __forceinline__ T dsc_block_reduce(T v, T *red)
 {
 	int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
 
-	v = dsc_warp_sum(v);
+	v = dsc_warp_reduce<Op>(v);
 	if (lane == 0)
 		red[warp] = v;
 	__syncthreads();
-	v = lane < nw ? red[lane] : 0.0f;
-	v = dsc_warp_sum(v);
+	v = lane < nw ? red[lane] : Op::template id<T>();
+	v = dsc_warp_reduce<Op>(v);
 	__syncthreads();
 	return v;
+}
+
+static __device__ __forceinline__ float dsc_block_sum(float v, float *red)
+{
+	return dsc_block_reduce<dsc_op_sum>(v, red);
 }
 
 static __device__ __forceinline__ float dsc_block_max(float v, float *red)
 {
-	int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-
-	v = dsc_warp_max(v);
-	if (lane == 0)
-		red[warp] = v;
-	__syncthreads();
-	v = lane < nw ? red[lane] : -INFINITY;
-	v = dsc_warp_max(v);
-	__syncthreads();
-	return v;
+	return dsc_block_reduce<dsc_op_max>(v, red);
 }
 
 static __device__ __forceinline__ double dsc_block_sum_d(double v, double *red)
 {
-	int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-
-	v = dsc_warp_sum_d(v);
-	if (lane == 0)
-		red[warp] = v;
-	__syncthreads();
-	v = lane < nw ? red[lane] : 0.0;
-	v = dsc_warp_sum_d(v);
-	__syncthreads();
-	return v;
+	return dsc_block_reduce<dsc_op_sum>(v, red);
 }
 
 static __device__ __forceinline__ float dsc_silu_mul1(float g, float u)
