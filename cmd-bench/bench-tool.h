@@ -53,6 +53,10 @@ struct bench_mode {
 
 extern const struct bench_mode bench_pp, bench_tg;
 
+/* The deterministic token ids of every test: positions [pos, pos + n) of
+ * sequence s under seed, in [0, V). */
+void bench_ids(long seed, long V, long s, long pos, long n, int32_t *out);
+
 /* What every record of a run shares. */
 struct bench_info {
 	const char *model_path, *model_desc, *backend, *kernels, *device, *label;

@@ -196,8 +196,7 @@ static int speculative(struct ds_model *m)
 		if (so.n < 1)
 			ds_usage_error("--speculative needs a prompt: -p N with N >= 1, or --prompt-ids");
 		ids = ds_xmalloc((size_t)so.n * sizeof(*ids));
-		for (long i = 0; i < so.n; i++)
-			ids[i] = (int32_t)((unsigned long)(i * 2654435761u + (unsigned long)opt.seed * 40503u) % (unsigned long)m->V);
+		bench_ids(opt.seed, m->V, 0, 0, so.n, ids);
 	}
 	so.prompt = ids;
 	bo.max_rows = so.n;

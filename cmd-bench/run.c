@@ -10,14 +10,11 @@
 #include "cli.h"
 #include "clock.h"
 
-/* deterministic ids for positions [pos, pos + n) of sequence s */
-static void fill_ids(const struct bench_run *r, long s, long pos, long n, int32_t *out)
+void bench_ids(long seed, long V, long s, long pos, long n, int32_t *out)
 {
-	unsigned long V = (unsigned long)r->m->V;
-
 	for (long i = 0; i < n; i++)
 		out[i] = (int32_t)(((unsigned long)(pos + i) * 2654435761u + (unsigned long)s * 97u +
-				    (unsigned long)r->seed * 40503u) % V);
+				    (unsigned long)seed * 40503u) % (unsigned long)V);
 }
 
 struct ctx {
@@ -34,7 +31,7 @@ static void step(struct bench_run *r, const struct bench_test *t, uint64_t base,
 
 	for (long s = 0; s < B; s++) {
 		r->chunks[s] = (struct ds_fwd_chunk){ base + (uint64_t)s, pos, n };
-		fill_ids(r, s, pos, n, r->ids + s * n);
+		bench_ids(r->seed, r->m->V, s, pos, n, r->ids + s * n);
 	}
 	if (ds_embed_rows(&r->m->embed, r->ids, B * n, r->hidden, &err) || ds_backend_layers(r->b, &batch, r->hidden, &err))
 		ds_die_error(&err);
