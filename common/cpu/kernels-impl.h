@@ -37,9 +37,10 @@ static inline float ds_fp8_weight(const struct ds_mat *w, long n, long k)
 }
 
 #if defined(__x86_64__)
-/* Floats of scratch the AVX-512 panels use (a weight panel and its
- * accumulators). */
+/* Floats of scratch the AVX-512 and AVX2 panels use (a weight panel, its
+ * accumulators; AVX2: and a padded activation block). */
 size_t ds_kernels_avx512_scratch(void);
+size_t ds_kernels_avx2_scratch(void);
 #endif
 
 #endif

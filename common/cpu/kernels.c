@@ -38,6 +38,8 @@ size_t ds_matmul_scratch_cols(long cols)
 #if defined(__x86_64__)
 	if (ds_kernels_avx512_scratch() > need)
 		need = ds_kernels_avx512_scratch();
+	if (ds_kernels_avx2_scratch() > need)
+		need = ds_kernels_avx2_scratch();
 #endif
 	return need;
 }

@@ -20,9 +20,12 @@
  *    uses the f32 product of the exact byte value and the block scale,
  *    rounded once, as the weight (so a weight panel converted for many
  *    activation rows holds the same values a single row sees);
- *  - FP8 bytes become floats through a table (the 256-entry one in tensor.h,
- *    or a VBMI byte-permute lookup of the exact bf16 pattern); never by
- *    placing fp8 bits into an f32 exponent.
+ *  - FP8 bytes become floats that equal tensor.h's 256-entry table: through
+ *    it, through a VBMI byte-permute lookup of the exact bf16 pattern, or
+ *    (AVX2) as the f16 of the value times 2^-8 with the 2^8 folded into the
+ *    scale, NaN bytes made NaN - every way checked byte for byte against
+ *    the table by the tests; never by putting fp8 bits into an f32
+ *    exponent, which gets subnormals and NaN wrong.
  * Different ISAs agree within rounding (about 1e-6 relative), not in bits.
  *
  * Nothing here allocates; callers own every buffer.
@@ -36,8 +39,9 @@
 #include "mat.h"
 
 #define DS_MATMUL_XCHUNK 16	/* activation rows split together (avx512bf16) */
-/* From this many activation rows on, the AVX-512 kernels convert weights
- * once into an f32 panel per chunk of rows (same bits as row by row). */
+/* From this many activation rows on, the AVX-512 and AVX2 kernels convert
+ * weights once into an f32 panel per chunk of rows (same bits as row by
+ * row). */
 #define DS_MATMUL_PANEL_MIN 4
 
 /*

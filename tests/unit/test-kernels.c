@@ -167,21 +167,36 @@ static int matmul_split_identical(const struct ds_kernels *k, const struct ds_ma
 
 static void test_fp8_bytes(const struct ds_kernels *k)
 {
-	/* a 256 x 256 FP8 matrix, row b = byte b everywhere, scale 1; x = e_0 */
+	/* a 256 x 256 FP8 matrix, row b = byte b everywhere, block scales
+	 * 0.37 and 3e-3 (not powers of two); x = e_j: y[b] = fp8(b) * scale */
 	struct ds_mat m = { DS_F8_E4M3, 256, 256, 256, NULL, NULL, 2, "bytes" };
 	uint8_t *q = malloc(256 * 256);
-	float scale[4] = { 1, 1, 1, 1 }, x[256] = { 1 }, y[256], *scratch = malloc(16 * 256 * sizeof(float));
-	int bad = 0;
+	float scale[4] = { 0.37f, 3e-3f, 0.37f, 3e-3f }, x[5 * 256], y[5 * 256];
+	float *scratch = malloc(ds_matmul_scratch(&m) * sizeof(float));
+	int bad = 0, nan = 0;
 
 	for (int b = 0; b < 256; b++)
 		memset(q + b * 256, b, 256);
 	m.data = q;
 	m.scale = scale;
-	k->matmul(&m, 0, 256, x, 256, 1, y, 256, scratch);
-	for (int b = 0; b < 256; b++)
-		if ((b & 0x7f) != 0x7f && y[b] != ds_fp8_e4m3_to_f32((uint8_t)b))	/* -0 sums to +0 */
-			bad++;
-	checkf(bad == 0, "%s: all 254 finite e4m3 bytes decode exactly (%d wrong)", k->name, bad);
+	/* one activation row (converted in registers) and five (panels) */
+	for (int j = 0; j < 256; j += 200)
+		for (int nx = 1; nx <= 5; nx += 4) {
+			memset(x, 0, sizeof(x));
+			for (int r = 0; r < nx; r++)
+				x[r * 256 + j] = 1;
+			k->matmul(&m, 0, 256, x, 256, nx, y, 256, scratch);
+			for (int i = 0; i < nx * 256; i++) {
+				int b = i % 256;
+
+				if ((b & 0x7f) == 0x7f)
+					nan += y[i] != y[i];
+				else if (y[i] != ds_fp8_e4m3_to_f32((uint8_t)b) * scale[(b / 128) * 2 + j / 128])	/* -0 sums to +0 */
+					bad++;
+			}
+		}
+	checkf(bad == 0, "%s: all 254 finite e4m3 bytes decode exactly, times their block scale (%d wrong)", k->name, bad);
+	checkf(nan == 24, "%s: the e4m3 NaN bytes 0x7f and 0xff give NaN (%d of 24)", k->name, nan);
 	free(q);
 	free(scratch);
 }
