@@ -149,6 +149,14 @@ int ds_backend_mtp_layer(struct ds_backend *b, const struct ds_fwd_batch *batch,
 	return b->ops->mtp_layer(b->impl, batch, hidden, next_tokens, out, err);
 }
 
+int ds_backend_mtp_cache(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
+			 const int32_t *next_tokens, struct ds_error *err)
+{
+	if (!b->ops->mtp_cache)
+		return ds_error_set(err, EX_UNAVAILABLE, "the %s backend cannot extend the MTP cache alone", b->ops->name);
+	return b->ops->mtp_cache(b->impl, batch, hidden, next_tokens, err);
+}
+
 int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, float *logits, struct ds_error *err)
 {
 	if (!b->ops->mtp_head)

@@ -109,6 +109,13 @@ int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const
 int ds_backend_mtp_layer(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
 			 const int32_t *next_tokens, float *out, struct ds_error *err);
 int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, float *logits, struct ds_error *err);
+/* Extend the MTP cache over rows as ds_backend_mtp_layer does (the same
+ * cache bits), without their outputs: for the rows before the one a draft
+ * starts from, whose outputs nobody reads (most of the layer's work is
+ * skipped: only its input, eh_proj, and the kv_a half of the attention
+ * run).  EX_UNAVAILABLE where the backend cannot draft. */
+int ds_backend_mtp_cache(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
+			 const int32_t *next_tokens, struct ds_error *err);
 /* Experts and weights (K per row) of decoder layer `layer` (in [first,
  * last), MoE).  hidden is the MoE input, or with from_input the residual
  * entering the layer (its attention then runs and extends the cache). */

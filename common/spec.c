@@ -80,14 +80,21 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 		return 0;
 	if (n < 1)
 		return ds_error_set(err, EX_SOFTWARE, "nothing to draft from");
-	if ((size_t)(n + 1) * (size_t)D > d->out_cap) {
-		d->out_cap = (size_t)(n + 1) * (size_t)D;
+	if (2 * (size_t)D > d->out_cap) {
+		d->out_cap = 2 * (size_t)D;
 		d->out = ds_xrealloc(d->out, d->out_cap * sizeof(float));
 	}
-	if ((rc = ds_backend_mtp_layer(d->b, &fb, h, next, d->out, err)))
+	/* rows before the last only extend the MTP cache: the last one drafts */
+	if (n > 1) {
+		c.n = n - 1;
+		if ((rc = ds_backend_mtp_cache(d->b, &fb, h, next, err)))
+			return rc;
+		c = (struct ds_fwd_chunk){ seq, pos + n - 1, 1 };
+	}
+	if ((rc = ds_backend_mtp_layer(d->b, &fb, h + (n - 1) * D, next + n - 1, d->out, err)))
 		return rc;
-	last = d->out + (n - 1) * D;
-	spare = d->out + n * D;
+	last = d->out;
+	spare = d->out + D;
 	for (long j = 0; j < d->k; j++) {
 		if ((rc = ds_backend_mtp_head(d->b, last, 1, d->logits, err)) ||
 		    (rc = ds_sampler_draw(d->s, seq, (uint64_t)(end + 1 + j), d->logits, (size_t)V, &res, err)))

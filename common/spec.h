@@ -23,6 +23,10 @@
  * module is applied to its own output (as vLLM reuses it for k > 1): row q'
  * takes (the MTP layer's output residual at q'-1, d_1) and predicts q'+2,
  * and so on; those k-1 MTP cache entries are dropped again once drafted.
+ * Of the settled rows only the last one's output drafts, so the rows
+ * before it only extend the MTP cache (ds_backend_mtp_cache: eh_proj and
+ * kv_a, not the attention or the MoE) - the module then costs one full row
+ * per pass however many drafts were accepted.
  * Each draft is drawn by a sampler with the verifier's settings at its own
  * position - the random number the verifier will use there - so where the
  * MTP module's distribution is close to the main model's the two draws
@@ -65,7 +69,7 @@ struct ds_spec_drafter {
 	const struct ds_model *m;
 	struct ds_sampler *s;		/* the drafts' draws (history: settled tokens + drafts) */
 	long k;				/* drafts per step, 0..DS_SPEC_MAX_DRAFTS */
-	float *out, *logits;		/* MTP residuals [rows][D], one row of logits [V] */
+	float *out, *logits;		/* MTP residuals [2][D], one row of logits [V] */
 	size_t out_cap;
 };
 

@@ -32,6 +32,12 @@ static int cpu_mtp_layer(void *impl, const struct ds_fwd_batch *batch, const flo
 	return ds_forward_mtp_layer(impl, batch, hidden, next, out, err);
 }
 
+static int cpu_mtp_cache(void *impl, const struct ds_fwd_batch *batch, const float *hidden, const int32_t *next,
+			 struct ds_error *err)
+{
+	return ds_forward_mtp_cache(impl, batch, hidden, next, err);
+}
+
 static int cpu_mtp_head(void *impl, const float *h, long n, float *logits, struct ds_error *err)
 {
 	return ds_forward_mtp_head(impl, h, n, logits, err);
@@ -65,7 +71,7 @@ static void cpu_free(void *impl)
 
 static const struct ds_backend_ops cpu_ops = {
 	"cpu", cpu_check, cpu_layers, cpu_head, cpu_mtp, cpu_route, cpu_end_seq, cpu_truncate_seq, cpu_set_hooks, cpu_free,
-	cpu_mtp_layer, cpu_mtp_head,
+	cpu_mtp_layer, cpu_mtp_head, cpu_mtp_cache,
 };
 
 int ds_backend_cpu_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,

@@ -461,9 +461,10 @@ static void mtp_head_rows(struct ds_forward *f, const float *h, long n, float *l
 	ds_exec_matmul(&f->x, &l->head, f->a, D, n, logits, m->V);
 }
 
-static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long row0, void *arg)
+/* The MTP layer's input for the rows of a step, into f->hm:
+ * eh_proj [enorm(Emb(next)) | hnorm(model.norm(H))]. */
+static void mtp_input(struct ds_forward *f, const struct ds_mla_rows *rows, long row0, const struct mtp_ctx *c)
 {
-	struct mtp_ctx *c = arg;
 	const struct ds_model *m = f->m;
 	const struct ds_layer *l = &m->layers[m->L];
 	long n = rows->n, D = m->D;
@@ -483,6 +484,16 @@ static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long 
 		ds_rmsnorm(cat, t, l->enorm, D, m->eps);
 	}
 	ds_exec_matmul(&f->x, &l->eh_proj, f->cat, 2 * D, n, f->hm, D);
+}
+
+static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long row0, void *arg)
+{
+	struct mtp_ctx *c = arg;
+	const struct ds_model *m = f->m;
+	const struct ds_layer *l = &m->layers[m->L];
+	long n = rows->n, D = m->D;
+
+	mtp_input(f, rows, row0, c);
 	layer_step(f, l, 0, rows, f->hm, row0);
 	if (c->out)
 		memcpy(c->out + row0 * D, f->hm, (size_t)(n * D) * sizeof(float));
@@ -490,7 +501,22 @@ static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long 
 		mtp_head_rows(f, f->hm, n, c->logits + row0 * m->V);
 }
 
-static int run_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, struct mtp_ctx *c, struct ds_error *err)
+/* Rows that only extend the MTP cache: the layer's input, its attention
+ * norm and the cache half of the attention (ds_mla_cache_rows). */
+static void mtp_cache_step(struct ds_forward *f, const struct ds_mla_rows *rows, long row0, void *arg)
+{
+	const struct ds_model *m = f->m;
+	const struct ds_layer *l = &m->layers[m->L];
+	long n = rows->n, D = m->D;
+
+	mtp_input(f, rows, row0, arg);
+	for (long r = 0; r < n; r++)
+		ds_rmsnorm(f->a + r * D, f->hm + r * D, l->attn_norm, D, m->eps);
+	ds_mla_cache_rows(&f->x, m, l, 0, &f->rope, rows, f->a, &f->mb);
+}
+
+static int run_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, step_fn *step, struct mtp_ctx *c,
+		   struct ds_error *err)
 {
 	const struct ds_model *m = f->m;
 	long n = ds_batch_rows(batch);
@@ -504,7 +530,7 @@ static int run_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, struc
 					    (int)c->next[r], m->V - 1);
 	if ((rc = prepare(f, &f->kv_mtp, batch, err)))
 		return rc;
-	for_steps(f, batch, mtp_step, c);
+	for_steps(f, batch, step, c);
 	return 0;
 }
 
@@ -513,7 +539,7 @@ int ds_forward_mtp(struct ds_forward *f, const struct ds_fwd_batch *batch, const
 {
 	struct mtp_ctx c = { hidden, next_tokens, NULL, logits };
 
-	return run_mtp(f, batch, &c, err);
+	return run_mtp(f, batch, mtp_step, &c, err);
 }
 
 int ds_forward_mtp_layer(struct ds_forward *f, const struct ds_fwd_batch *batch, const float *hidden,
@@ -521,7 +547,15 @@ int ds_forward_mtp_layer(struct ds_forward *f, const struct ds_fwd_batch *batch,
 {
 	struct mtp_ctx c = { hidden, next_tokens, out, NULL };
 
-	return run_mtp(f, batch, &c, err);
+	return run_mtp(f, batch, mtp_step, &c, err);
+}
+
+int ds_forward_mtp_cache(struct ds_forward *f, const struct ds_fwd_batch *batch, const float *hidden,
+			 const int32_t *next_tokens, struct ds_error *err)
+{
+	struct mtp_ctx c = { hidden, next_tokens, NULL, NULL };
+
+	return run_mtp(f, batch, mtp_cache_step, &c, err);
 }
 
 int ds_forward_mtp_head(struct ds_forward *f, const float *h, long n, float *logits, struct ds_error *err)

@@ -201,12 +201,34 @@ AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, l
 
 /* ---- panels: weights converted once per block, reused by many rows ---- */
 
+/* Ask for the weight bytes of rows p0..p0+pn-1, columns k0..k0+KBLOCK-1
+ * (clipped to the row): a panel reads 16 short runs, which the hardware
+ * prefetcher does not follow well, so each fill requests the next. */
+AI void panel_prefetch(const struct ds_mat *w, long p0, long pn, long k0)
+{
+	size_t es = ds_dtype_size(w->dtype), ws = (size_t)w->ld * es;
+	long kn = w->cols - k0 < KBLOCK ? w->cols - k0 : KBLOCK;
+
+	for (long i = 0; i < pn; i++) {
+		const char *row = (const char *)w->data + (size_t)(p0 + i) * ws + (size_t)k0 * es;
+
+		for (size_t b = 0; b < (size_t)kn * es; b += 64)
+			_mm_prefetch(row + b, _MM_HINT_T0);
+	}
+}
+
 /* Rows p0..p0+pn-1, columns k0..k0+kn-1 of w as f32 kernel weights into
- * panel (KBLOCK floats a row), zero up to column kpad. */
-AI void panel_fill(int dt, const struct ds_mat *w, long p0, long pn, long k0, long kn, long kpad, float *panel)
+ * panel (KBLOCK floats a row), zero up to column kpad; then the prefetch
+ * of the block after it (the next columns, or the next rows' first). */
+AI void panel_fill(int dt, const struct ds_mat *w, long p0, long pn, long n1, long k0, long kn, long kpad,
+		   float *panel)
 {
 	size_t ws = (size_t)w->ld * ds_dtype_size(w->dtype);
 
+	if (k0 + kn < w->cols)
+		panel_prefetch(w, p0, pn, k0 + kn);
+	else if (p0 + pn < n1)
+		panel_prefetch(w, p0 + pn, n1 - p0 - pn < PANEL_ROWS ? n1 - p0 - pn : PANEL_ROWS, 0);
 	for (long i = 0; i < pn; i++) {
 		const uint8_t *row = (const uint8_t *)w->data + (size_t)(p0 + i) * ws;
 		float *o = panel + i * KBLOCK;
@@ -315,7 +337,7 @@ AI void panels(int dt, const struct ds_mat *w, long n0, long n1, const float *x,
 					xb = xpad;
 					ldb = KBLOCK;
 				}
-				panel_fill(dt, w, p0, pn, k0, kn, kpad, panel);
+				panel_fill(dt, w, p0, pn, n1, k0, kn, kpad, panel);
 				for (long tt = 0; tt < tn; tt += 3) {
 					long nxt = tn - tt < 3 ? tn - tt : 3;
 					const float *xt = xb + tt * ldb;

@@ -383,6 +383,29 @@ static void decompressed(struct attn_ctx *c, long r0, long r1)
 	c->rows = rows;
 }
 
+/* The rows' [c | kpe] from kv_a's output kv [n][rkv + dr], into their
+ * caches at their positions. */
+static void write_cache_rows(const struct ds_model *m, const struct ds_layer *l, long cache_layer,
+			     const struct ds_rope *rope, const struct ds_mla_rows *rows, const float *kv)
+{
+	long rkv = m->rkv, dr = m->dr, W = rkv + dr;
+
+	for (long r = 0; r < rows->n; r++) {
+		float *dst = rows->seq[r]->rows[cache_layer] + rows->pos[r] * W;
+
+		ds_rmsnorm(dst, kv + r * W, l->kv_a_norm, rkv, m->latent_eps);
+		memcpy(dst + rkv, kv + r * W + rkv, (size_t)dr * sizeof(float));
+		ds_rope_rotate(rope, rows->rope + r * dr, dst + rkv);
+	}
+}
+
+void ds_mla_cache_rows(struct ds_exec *x, const struct ds_model *m, const struct ds_layer *l, long cache_layer,
+		       const struct ds_rope *rope, const struct ds_mla_rows *rows, const float *a, struct ds_mla_buf *b)
+{
+	ds_exec_matmul(x, &l->kv_a, a, m->D, rows->n, b->kv, m->rkv + m->dr);
+	write_cache_rows(m, l, cache_layer, rope, rows, b->kv);
+}
+
 void ds_mla_forward(struct ds_exec *x, const struct ds_model *m, const struct ds_layer *l,
 		    long cache_layer, const struct ds_rope *rope, const struct ds_mla_rows *rows,
 		    const float *a, float *out, struct ds_mla_buf *b)
@@ -407,13 +430,10 @@ void ds_mla_forward(struct ds_exec *x, const struct ds_model *m, const struct ds
 		ds_exec_matmul_many(x, jobs, 2);
 	}
 	/* the cache rows, and the rotated q_pe of every head */
+	write_cache_rows(m, l, cache_layer, rope, rows, b->kv);
 	for (long r = 0; r < n; r++) {
 		const float *cs = rows->rope + r * dr;
-		float *dst = rows->seq[r]->rows[cache_layer] + rows->pos[r] * W;
 
-		ds_rmsnorm(dst, b->kv + r * W, l->kv_a_norm, rkv, m->latent_eps);
-		memcpy(dst + rkv, b->kv + r * W + rkv, (size_t)dr * sizeof(float));
-		ds_rope_rotate(rope, cs, dst + rkv);
 		for (long h = 0; h < H; h++) {
 			float *qpe = b->q + r * H * dq + h * dq + dn;
 

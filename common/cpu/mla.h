@@ -132,5 +132,12 @@ void ds_mla_buf_release(struct ds_mla_buf *b);
 void ds_mla_forward(struct ds_exec *x, const struct ds_model *m, const struct ds_layer *l,
 		    long cache_layer, const struct ds_rope *rope, const struct ds_mla_rows *rows,
 		    const float *a, float *out, struct ds_mla_buf *b);
+/*
+ * Only the cache half of ds_mla_forward: the rows' [c | kpe], with the
+ * same bits, for rows whose attention output nobody reads (the MTP
+ * module's rows before the one that drafts).  Nothing attends.
+ */
+void ds_mla_cache_rows(struct ds_exec *x, const struct ds_model *m, const struct ds_layer *l, long cache_layer,
+		       const struct ds_rope *rope, const struct ds_mla_rows *rows, const float *a, struct ds_mla_buf *b);
 
 #endif

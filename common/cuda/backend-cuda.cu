@@ -556,7 +556,7 @@ static void cuda_free(void *impl)
 static const struct ds_backend_ops cuda_ops = {
 	"cuda", cuda_check, cuda_layers, cuda_head, cuda_mtp, cuda_route, cuda_end_seq, cuda_truncate_seq,
 	cuda_set_hooks, cuda_free,
-	NULL, NULL,	/* mtp_layer, mtp_head (speculative drafting): not on CUDA yet, answered 69 */
+	NULL, NULL, NULL,	/* mtp_layer, mtp_head, mtp_cache (speculative drafting): not on CUDA yet, answered 69 */
 };
 
 extern "C" int ds_backend_cuda_open(struct ds_backend *b, const struct ds_model *m, const struct ds_backend_opts *o,
