@@ -261,6 +261,28 @@ static void test_mtp_split(struct ds_model *m, struct ds_backend *b)
 	check("its head runs", !ds_backend_mtp_head(b, out, T, l2, &err));
 	check("layer then head equal ds_backend_mtp bit for bit",
 	      !memcmp(l1, l2, (size_t)(T * m->V) * sizeof(float)));
+	/* the drafter's way: the cache alone over rows 0..T-2, the layer over
+	 * the last row; then one more row after each - same bits as the layer
+	 * over every row (so the cache rows are the same too) */
+	{
+		struct ds_fwd_chunk c3 = { 3, 0, T - 1 };
+		struct ds_fwd_batch b3 = { 1, &c3 };
+		float *o3 = malloc(2 * (size_t)D * sizeof(float));
+		int32_t more = next[0];
+
+		check("the MTP cache alone runs", !ds_backend_mtp_cache(b, &b3, h, next, &err));
+		c3 = (struct ds_fwd_chunk){ 3, T - 1, 1 };
+		check("then the layer over the last row", !ds_backend_mtp_layer(b, &b3, h + (T - 1) * D, next + T - 1, o3, &err));
+		check("its output is the last row of the layer over every row, bit for bit",
+		      !memcmp(o3, out + (T - 1) * D, (size_t)D * sizeof(float)));
+		c2 = (struct ds_fwd_chunk){ 2, T, 1 };
+		c3 = (struct ds_fwd_chunk){ 3, T, 1 };
+		check("a row after each runs", !ds_backend_mtp_layer(b, &b2, out + (T - 1) * D, &more, out, &err) &&
+						 !ds_backend_mtp_layer(b, &b3, o3, &more, o3 + D, &err));
+		check("and attends over equal caches: the same bits", !memcmp(out, o3 + D, (size_t)D * sizeof(float)));
+		ds_backend_end_seq(b, 3);
+		free(o3);
+	}
 	ds_backend_end_seq(b, 1);
 	ds_backend_end_seq(b, 2);
 	free(h);
