@@ -43,6 +43,7 @@ struct bench_opts {
 	long reps, seed, bw_mib;
 	int format, prefetch, mlock, no_warmup;
 	long speculative;		/* K drafts; 0 = off */
+	long draft_vocab;		/* --draft-vocab: drafts from ids below it; 0: all */
 	double temperature;
 	const char *prompt_ids;
 };
@@ -93,6 +94,7 @@ static const struct ds_option options[] = {
 	DS_OPT_STRING_("label", 0, &opt.label, "TEXT", "a label stored in every record"),
 	DS_OPT_STRING_("records", 0, &opt.records, "FILE", "also append every record to FILE as a JSON line"),
 	DS_OPT_INT_("speculative", 0, &opt.speculative, "K", "instead: decode -n tokens with K MTP drafts per step and without (acceptance, tokens per pass, tok/s) as one JSON line", 0, DS_SPEC_MAX_DRAFTS),
+	DS_OPT_INT_("draft-vocab", 0, &opt.draft_vocab, "N", "--speculative: draft only ids below N (default: all)", 0, 1 << 30),
 	DS_OPT_DOUBLE_("temperature", 0, &opt.temperature, "T", "--speculative: sampling temperature, seeded by --seed (default 0 = greedy)", 0, 1e6),
 	DS_OPT_STRING_("prompt-ids", 0, &opt.prompt_ids, "FILE", "--speculative: the prompt as ids (ds-tokenize -f text) instead of -p random ones"),
 	DS_OPT_END_MARK
@@ -169,8 +171,8 @@ static void run_test(struct bench_run *r, struct bench_test *t, const struct ben
 static int speculative(struct ds_model *m)
 {
 	struct ds_backend_opts bo = { devices[device], (int)opt.threads.v[0], 0, m->L, 1, 0, 0 };
-	struct bench_spec_opts so = { opt.speculative, opt.temperature, (uint64_t)opt.seed, opt.gen.v[0] + 1, opt.reps,
-				      NULL, opt.prompt.v[0] };
+	struct bench_spec_opts so = { opt.speculative, opt.draft_vocab, opt.temperature, (uint64_t)opt.seed,
+				      opt.gen.v[0] + 1, opt.reps, NULL, opt.prompt.v[0] };
 	struct ds_error err = { 0 };
 	struct ds_backend *b;
 	int32_t *ids = NULL;
@@ -238,6 +240,8 @@ int main(int argc, char **argv)
 		ds_usage_error("no arguments besides options");
 	if (!opt.model)
 		ds_usage_error("-m DIR (the model) is required");
+	if (opt.draft_vocab && !opt.speculative)
+		ds_usage_error("--draft-vocab goes with --speculative K");
 	if (!opt.threads.n) {
 		opt.threads.v[0] = ds_cpu_count();
 		opt.threads.n = 1;

@@ -32,6 +32,7 @@ static double decode(struct ds_backend *b, const struct ds_model *m, const struc
 	p.temperature = o->temperature;
 	p.seed = o->seed;
 	ds_spec_engine_init(&e, b, m, &p, k);
+	ds_spec_set_draft_vocab(&e.d, o->draft_vocab);
 	if (ds_spec_engine_start(&e, seq, o->prompt, o->n, &err))
 		ds_die_error(&err);
 	out[0] = e.x;
@@ -76,6 +77,7 @@ cJSON *bench_speculative(struct ds_backend *b, const struct ds_model *m, const s
 		}
 	}
 	cJSON_AddNumberToObject(r, "drafts", (double)k);
+	cJSON_AddNumberToObject(r, "draft_vocab", (double)(o->draft_vocab > 0 && o->draft_vocab < m->V ? o->draft_vocab : m->V));
 	cJSON_AddNumberToObject(r, "temperature", o->temperature);
 	cJSON_AddItemToObject(r, "plain_tok_s", ds_bench_rates(s0, o->reps, (double)(o->gen - 1), plain));
 	cJSON_AddItemToObject(r, "spec_tok_s", ds_bench_rates(s1, o->reps, (double)(o->gen - 1), spec));

@@ -23,6 +23,7 @@ struct forward_opts {
 	long first, last;	/* -1: not given */
 	int head, all_positions, emit_hidden, emit_routes, mtp;
 	long last_positions, draft;	/* draft: -1 = off */
+	long draft_vocab;		/* drafts from ids below it; 0: all */
 	struct ds_sample_params draw;	/* how drafts are drawn */
 	int device;
 	long threads, rows, ctx_size;
@@ -62,6 +63,7 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("emit-routes", 0, &opt.emit_routes, "write a ROUTES frame per MoE layer before each result"),
 	DS_OPT_FLAG_("mtp", 0, &opt.mtp, "run the MTP module on HIDDEN (aux = num_hidden_layers) + next TOKENS"),
 	DS_OPT_INT_("draft", 0, &opt.draft, "K", "with --mtp: after each settled TOKENS frame draft K tokens and write TOKENS [last, drafts] (speculative decoding)", 0, DS_SPEC_MAX_DRAFTS),
+	DS_OPT_INT_("draft-vocab", 0, &opt.draft_vocab, "N", "with --draft: draft only ids below N (the MTP head computes N rows, not the vocabulary; default: all)", 0, 1 << 30),
 	DS_SAMPLE_OPTIONS_LETTERS(opt.draw, 0, 0, 0, 0),
 	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
 	DS_OPT_INT_("threads", 't', &opt.threads, "N", "threads (default: every CPU)", 0, 4096),
@@ -102,6 +104,8 @@ static void check_options(const struct ds_model *m)
 		ds_usage_error("--last-positions goes with --head (and not --all-positions)");
 	if (opt.draft >= 0 && (!opt.mtp || opt.all_positions))
 		ds_usage_error("--draft goes with --mtp (and not --all-positions)");
+	if (opt.draft_vocab && opt.draft < 0)
+		ds_usage_error("--draft-vocab goes with --draft");
 	if (opt.mtp && (opt.head || opt.emit_routes || opt.first >= 0 || opt.last >= 0))
 		ds_usage_error("--mtp runs the MTP module alone: no --layers, --head or --emit-routes");
 	if (opt.first < 0)
@@ -182,8 +186,10 @@ int main(int argc, char **argv)
 	ds_fwd_stage_init(&st, b, &m, &so);
 	ds_hidden_batch_init(&batch, m.D, opt.rows);
 	ds_mtp_join_init(&join, m.D);
-	if (opt.draft >= 0)
+	if (opt.draft >= 0) {
 		ds_spec_stage_init(&spec, b, &m, &opt.draw, opt.draft);
+		ds_spec_set_draft_vocab(&spec.d, opt.draft_vocab);
+	}
 	ds_reader_init(&r, in, name);
 	/* frames it consumes are checked from their header, before their payload is read */
 	lim = (struct ds_fwdio_limits){ 1u << DS_KIND_HIDDEN | (opt.mtp ? 1u << DS_KIND_TOKENS : 0), m.D,

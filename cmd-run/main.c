@@ -48,6 +48,7 @@ static const struct ds_option options[] = {
 	DS_OPT_INT_("threads", 'j', &opt.threads, "N", "ds-forward's threads (default: every CPU)", 1, 4096),
 	DS_OPT_CHOICE_("speculative", 0, &speculative, "mtp", "speculative decoding: the model's MTP module drafts, one main-model pass checks; the same tokens (default off)", speculators),
 	DS_OPT_INT_("draft", 0, &drafts, "K", "with --speculative: tokens drafted per pass (default 1)", 1, DS_SPEC_MAX_DRAFTS),
+	DS_OPT_INT_("draft-vocab", 0, &opt.draft_vocab, "N", "with --speculative: draft only ids below N (a cheaper drafter; default: all)", 0, 1 << 30),
 	DS_SAMPLE_OPTIONS(opt.sample),
 	DS_OPT_END_MARK
 };
@@ -100,8 +101,8 @@ static void check_options(int argc)
 		opt.template_name = templates[template_choice];
 	if (opt.interactive)
 		opt.chat = 1;
-	if (drafts && speculative < 0)
-		ds_usage_error("--draft goes with --speculative mtp");
+	if ((drafts || opt.draft_vocab) && speculative < 0)
+		ds_usage_error("--draft and --draft-vocab go with --speculative mtp");
 	if (speculative >= 0 && opt.loglikelihood)
 		ds_usage_error("--speculative speeds up generation; --loglikelihood generates nothing");
 	if (speculative >= 0)

@@ -24,7 +24,7 @@ struct ds_backend_ops {
 	/* optional (NULL: the backend cannot draft; backend.c answers 69) */
 	int (*mtp_layer)(void *impl, const struct ds_fwd_batch *batch, const float *hidden, const int32_t *next,
 			 float *out, struct ds_error *err);
-	int (*mtp_head)(void *impl, const float *h, long n, float *logits, struct ds_error *err);
+	int (*mtp_head)(void *impl, const float *h, long n, long vocab, float *logits, struct ds_error *err);
 	int (*mtp_cache)(void *impl, const struct ds_fwd_batch *batch, const float *hidden, const int32_t *next,
 			 struct ds_error *err);
 };

@@ -157,11 +157,12 @@ int ds_backend_mtp_cache(struct ds_backend *b, const struct ds_fwd_batch *batch,
 	return b->ops->mtp_cache(b->impl, batch, hidden, next_tokens, err);
 }
 
-int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, float *logits, struct ds_error *err)
+int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, long vocab, float *logits,
+			struct ds_error *err)
 {
 	if (!b->ops->mtp_head)
 		return ds_error_set(err, EX_UNAVAILABLE, "the %s backend cannot run the MTP head alone", b->ops->name);
-	return b->ops->mtp_head(b->impl, h, n, logits, err);
+	return b->ops->mtp_head(b->impl, h, n, vocab, logits, err);
 }
 
 int ds_backend_route(struct ds_backend *b, const struct ds_fwd_batch *batch, long layer, const float *hidden,

@@ -101,14 +101,17 @@ int ds_backend_mtp(struct ds_backend *b, const struct ds_fwd_batch *batch, const
  * one MTP module (speculative decoding, spec.h): the MTP decoder layer
  * alone, writing each row's output residual (before shared_head.norm) to
  * out [rows][D] and extending the MTP cache as ds_backend_mtp does; and its
- * head, logits[r] = shared_head.head . RMSNorm(h[r]; shared_head.norm).
+ * head, logits[r] = shared_head.head . RMSNorm(h[r]; shared_head.norm),
+ * rows [V] - of which only ids below `vocab` are computed when 0 < vocab
+ * < V (the others are -inf, so no draw picks them: a cheaper drafter).
  * ds_backend_mtp's logits equal mtp_head(mtp_layer(...)) bit for bit.  A
  * residual from mtp_layer given back as `hidden` (with the token drafted
  * from it as the next token) drafts one position further.  A backend
  * without them answers EX_UNAVAILABLE. */
 int ds_backend_mtp_layer(struct ds_backend *b, const struct ds_fwd_batch *batch, const float *hidden,
 			 const int32_t *next_tokens, float *out, struct ds_error *err);
-int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, float *logits, struct ds_error *err);
+int ds_backend_mtp_head(struct ds_backend *b, const float *h, long n, long vocab, float *logits,
+			struct ds_error *err);
 /* Extend the MTP cache over rows as ds_backend_mtp_layer does (the same
  * cache bits), without their outputs: for the rows before the one a draft
  * starts from, whose outputs nobody reads (most of the layer's work is

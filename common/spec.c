@@ -47,6 +47,11 @@ void ds_spec_drafter_init(struct ds_spec_drafter *d, struct ds_backend *b, const
 	d->logits = ds_xmalloc((size_t)m->V * sizeof(float));
 }
 
+void ds_spec_set_draft_vocab(struct ds_spec_drafter *d, long vocab)
+{
+	d->vocab = vocab > 0 && vocab < d->m->V ? vocab : 0;
+}
+
 void ds_spec_drafter_release(struct ds_spec_drafter *d)
 {
 	ds_sampler_free(d->s);
@@ -96,7 +101,7 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 	last = d->out;
 	spare = d->out + D;
 	for (long j = 0; j < d->k; j++) {
-		if ((rc = ds_backend_mtp_head(d->b, last, 1, d->logits, err)) ||
+		if ((rc = ds_backend_mtp_head(d->b, last, 1, d->vocab, d->logits, err)) ||
 		    (rc = ds_sampler_draw(d->s, seq, (uint64_t)(end + 1 + j), d->logits, (size_t)V, &res, err)))
 			break;
 		drafts[j] = res.token;

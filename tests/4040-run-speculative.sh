@@ -72,8 +72,24 @@ sh "$T/p.sh" >"$T/p.out" 2>"$T/p.err"
 run -n 30 --ignore-eos "$P" >"$T/p.ref" 2>/dev/null
 check_files "the printed speculative ring writes ds-run's text" "$T/p.ref" "$T/p.out"
 
+# 4b. --draft-vocab: drafts from the first ids only - the same text, greedy
+#     and sampled, with a vocabulary that leaves out most tokens too
+for v in 1024 100; do
+	for opts in "-n 60 --ignore-eos" "-n 60 --ignore-eos -t 0.9 -k 40 -s 6"; do
+		run $opts "$P" >"$T/v.plain" 2>/dev/null
+		run $opts --speculative mtp --draft 2 --draft-vocab $v "$P" >"$T/v.spec" 2>/dev/null
+		check "plain text written ($opts)" test -s "$T/v.plain"
+		check_files "--draft-vocab $v ($opts): the same text" "$T/v.plain" "$T/v.spec"
+	done
+done
+run -n 8 --speculative mtp --draft-vocab 1024 --print-pipeline "$P" >"$T/v.sh"
+check "the printed ring passes --draft-vocab to the drafter" grep -q 'ds-forward.*--mtp --draft=1 --draft-vocab=1024' "$T/v.sh"
+
 # 5. the options
 expect_fail 64 "--draft without --speculative" run --draft 2 "$P"
+expect_fail 64 "--draft-vocab without --speculative" run --draft-vocab 10 "$P"
+expect_fail 64 "ds-forward --draft-vocab without --draft" ds-forward -m "$M" --mtp --draft-vocab 10 </dev/null
+expect_fail 64 "ds-bench --draft-vocab without --speculative" ds-bench -m "$M" --draft-vocab 10
 expect_fail 64 "--speculative with --loglikelihood" run --speculative mtp --loglikelihood /dev/null
 expect_fail 64 "--speculative takes only mtp" run --speculative ngram "$P"
 expect_fail 64 "--draft 17 is too many" run --speculative mtp --draft 17 "$P"

@@ -38,9 +38,9 @@ static int cpu_mtp_cache(void *impl, const struct ds_fwd_batch *batch, const flo
 	return ds_forward_mtp_cache(impl, batch, hidden, next, err);
 }
 
-static int cpu_mtp_head(void *impl, const float *h, long n, float *logits, struct ds_error *err)
+static int cpu_mtp_head(void *impl, const float *h, long n, long vocab, float *logits, struct ds_error *err)
 {
-	return ds_forward_mtp_head(impl, h, n, logits, err);
+	return ds_forward_mtp_head(impl, h, n, vocab, logits, err);
 }
 
 static int cpu_route(void *impl, const struct ds_fwd_batch *batch, long layer, const float *hidden, int from_input,

@@ -3,6 +3,7 @@
  * decoder layers, the dense and MoE feed-forward, the head, the MTP module
  * and one layer's routing.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -450,15 +451,23 @@ struct mtp_ctx {
 	float *logits;		/* [rows][V], or NULL */
 };
 
-static void mtp_head_rows(struct ds_forward *f, const float *h, long n, float *logits)
+/* logits [n][V] of the first vocab ids (0 < vocab < V; -inf beyond) or
+ * of all */
+static void mtp_head_rows(struct ds_forward *f, const float *h, long n, long vocab, float *logits)
 {
 	const struct ds_model *m = f->m;
 	const struct ds_layer *l = &m->layers[m->L];
+	struct ds_mat head = l->head;
 	long D = m->D;
 
+	if (vocab > 0 && vocab < m->V)
+		head.rows = vocab;	/* the first rows of the same matrix (and of its FP8 scales) */
 	for (long r = 0; r < n; r++)
 		ds_rmsnorm(f->a + r * D, h + r * D, l->head_norm, D, m->eps);
-	ds_exec_matmul(&f->x, &l->head, f->a, D, n, logits, m->V);
+	ds_exec_matmul(&f->x, &head, f->a, D, n, logits, m->V);
+	for (long r = 0; r < n; r++)
+		for (long v = head.rows; v < m->V; v++)
+			logits[r * m->V + v] = -HUGE_VALF;
 }
 
 /* The MTP layer's input for the rows of a step, into f->hm:
@@ -498,7 +507,7 @@ static void mtp_step(struct ds_forward *f, const struct ds_mla_rows *rows, long 
 	if (c->out)
 		memcpy(c->out + row0 * D, f->hm, (size_t)(n * D) * sizeof(float));
 	if (c->logits)
-		mtp_head_rows(f, f->hm, n, c->logits + row0 * m->V);
+		mtp_head_rows(f, f->hm, n, 0, c->logits + row0 * m->V);
 }
 
 /* Rows that only extend the MTP cache: the layer's input, its attention
@@ -558,14 +567,15 @@ int ds_forward_mtp_cache(struct ds_forward *f, const struct ds_fwd_batch *batch,
 	return run_mtp(f, batch, mtp_cache_step, &c, err);
 }
 
-int ds_forward_mtp_head(struct ds_forward *f, const float *h, long n, float *logits, struct ds_error *err)
+int ds_forward_mtp_head(struct ds_forward *f, const float *h, long n, long vocab, float *logits,
+			struct ds_error *err)
 {
 	if (f->kv_mtp.nlayers != 1)
 		return ds_error_set(err, EX_SOFTWARE, "the MTP module was not set up");
 	for (long r0 = 0; r0 < n; r0 += f->max_rows) {
 		long cnt = n - r0 < f->max_rows ? n - r0 : f->max_rows;
 
-		mtp_head_rows(f, h + r0 * f->m->D, cnt, logits + r0 * f->m->V);
+		mtp_head_rows(f, h + r0 * f->m->D, cnt, vocab, logits + r0 * f->m->V);
 	}
 	return 0;
 }

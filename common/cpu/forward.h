@@ -45,7 +45,8 @@ int ds_forward_mtp_layer(struct ds_forward *f, const struct ds_fwd_batch *batch,
 			 const int32_t *next_tokens, float *out, struct ds_error *err);
 int ds_forward_mtp_cache(struct ds_forward *f, const struct ds_fwd_batch *batch, const float *hidden,
 			 const int32_t *next_tokens, struct ds_error *err);
-int ds_forward_mtp_head(struct ds_forward *f, const float *h, long n, float *logits, struct ds_error *err);
+int ds_forward_mtp_head(struct ds_forward *f, const float *h, long n, long vocab, float *logits,
+			struct ds_error *err);
 int ds_forward_route(struct ds_forward *f, const struct ds_fwd_batch *batch, long layer, const float *hidden,
 		     int from_input, int32_t *ids, float *weights, struct ds_error *err);
 void ds_forward_end_seq(struct ds_forward *f, uint64_t seq);

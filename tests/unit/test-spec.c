@@ -258,9 +258,26 @@ static void test_mtp_split(struct ds_model *m, struct ds_backend *b)
 		next[i] = (int32_t)(unit() * (double)m->V);
 	check("ds_backend_mtp runs", !ds_backend_mtp(b, &b1, h, next, l1, &err));
 	check("the MTP layer alone runs", !ds_backend_mtp_layer(b, &b2, h, next, out, &err));
-	check("its head runs", !ds_backend_mtp_head(b, out, T, l2, &err));
+	check("its head runs", !ds_backend_mtp_head(b, out, T, 0, l2, &err));
 	check("layer then head equal ds_backend_mtp bit for bit",
 	      !memcmp(l1, l2, (size_t)(T * m->V) * sizeof(float)));
+	/* the head over the first 100 ids: their logits, -inf beyond */
+	{
+		int same = 1, inf = 1;
+
+		check("the head over 100 ids runs", !ds_backend_mtp_head(b, out, T, 100, l1, &err));
+		for (long r = 0; r < T; r++)
+			for (long v = 0; v < m->V; v++) {
+				float a = l1[r * m->V + v], e = l2[r * m->V + v];
+
+				if (v < 100)
+					same &= memcmp(&a, &e, sizeof(a)) == 0;
+				else
+					inf &= isinf(a) && a < 0;
+			}
+		check("its first 100 logits are the whole head's, bit for bit", same);
+		check("and the others -inf", inf);
+	}
 	/* the drafter's way: the cache alone over rows 0..T-2, the layer over
 	 * the last row; then one more row after each - same bits as the layer
 	 * over every row (so the cache rows are the same too) */
