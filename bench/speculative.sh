@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/speculative.sh - speculative decoding's figures for closing notes:
 # ds-bench --speculative K (K = 1, 2, 3; one process, alternating runs with
-# and without drafts) on the trained demo model (greedy and T = 0.8), on
+# and without drafts; every id drafted, and the first 1024 only) on the
+# trained demo model (greedy and T = 0.8), on
 # random weights of its shape and of V2-Lite's width (what speculating
 # costs when nothing is accepted), and ds-run's ring plain and with
 # --speculative mtp --draft 1..3 on the demo model (alternating, medians of
@@ -20,10 +21,14 @@ echo "bench: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 if [ -f "$demo/config.json" ]; then
 	printf 'And it came to pass, when the men of the city saw' | "$bin/ds-tokenize" -m "$demo" -f text >"$out/spec-prompt.ids"
+	# every id drafted, and only the first 1024 (--draft-vocab)
 	for t in 0 0.8; do
 		for k in 1 2 3; do
-			"$bin/ds-bench" -q -m "$demo" -p 128 -n 128 -r 5 --speculative $k --temperature $t --seed 1 \
-				--prompt-ids "$out/spec-prompt.ids" --label "demo-model speculative k=$k T=$t" | tee -a "$res"
+			for v in 0 1024; do
+				"$bin/ds-bench" -q -m "$demo" -p 128 -n 128 -r 5 --speculative $k --temperature $t --seed 1 \
+					--draft-vocab $v --prompt-ids "$out/spec-prompt.ids" \
+					--label "demo-model speculative k=$k T=$t draft-vocab=$v" | tee -a "$res"
+			done
 		done
 	done
 	# the ring: ds-run plain and with 1..3 drafts, alternating, 5 rounds;
