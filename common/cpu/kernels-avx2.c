@@ -163,6 +163,18 @@ AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8
 			y[j * ldy + i] = hsum(acc[i][j]);
 }
 
+/* one tile of NR (4 or 1) weight rows and nx (1..3) activation rows */
+AI void tile_any(int dt, int NR, long nx, const struct ds_mat *m, long n, const uint8_t *w, size_t wstride,
+		 const float *x, long ldx, long K, float *y, long ldy)
+{
+	if (nx == 3)
+		tile(dt, NR, 3, m, n, w, wstride, x, ldx, K, y, ldy);
+	else if (nx == 2)
+		tile(dt, NR, 2, m, n, w, wstride, x, ldx, K, y, ldy);
+	else
+		tile(dt, NR, 1, m, n, w, wstride, x, ldx, K, y, ldy);
+}
+
 AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
 	     float *y, long ldy)
 {
@@ -176,26 +188,10 @@ AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, l
 		float *yr = y + r0 * ldy;
 		long n = n0;
 
-		for (; n + 4 <= n1; n += 4) {
-			const uint8_t *wr = base + (size_t)n * ws;
-
-			if (nr == 3)
-				tile(dt, 4, 3, w, n, wr, ws, xr, ldx, K, yr + (n - n0), ldy);
-			else if (nr == 2)
-				tile(dt, 4, 2, w, n, wr, ws, xr, ldx, K, yr + (n - n0), ldy);
-			else
-				tile(dt, 4, 1, w, n, wr, ws, xr, ldx, K, yr + (n - n0), ldy);
-		}
-		for (; n < n1; n++) {
-			const uint8_t *wr = base + (size_t)n * ws;
-
-			if (nr == 3)
-				tile(dt, 1, 3, w, n, wr, ws, xr, ldx, K, yr + (n - n0), ldy);
-			else if (nr == 2)
-				tile(dt, 1, 2, w, n, wr, ws, xr, ldx, K, yr + (n - n0), ldy);
-			else
-				tile(dt, 1, 1, w, n, wr, ws, xr, ldx, K, yr + (n - n0), ldy);
-		}
+		for (; n + 4 <= n1; n += 4)
+			tile_any(dt, 4, nr, w, n, base + (size_t)n * ws, ws, xr, ldx, K, yr + (n - n0), ldy);
+		for (; n < n1; n++)
+			tile_any(dt, 1, nr, w, n, base + (size_t)n * ws, ws, xr, ldx, K, yr + (n - n0), ldy);
 	}
 }
 
