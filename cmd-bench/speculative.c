@@ -77,7 +77,7 @@ cJSON *bench_speculative(struct ds_backend *b, const struct ds_model *m, const s
 		}
 	}
 	cJSON_AddNumberToObject(r, "drafts", (double)k);
-	cJSON_AddNumberToObject(r, "draft_vocab", (double)(o->draft_vocab > 0 && o->draft_vocab < m->V ? o->draft_vocab : m->V));
+	cJSON_AddNumberToObject(r, "draft_vocab", (double)ds_spec_draft_vocab(m, o->draft_vocab));
 	cJSON_AddNumberToObject(r, "temperature", o->temperature);
 	cJSON_AddItemToObject(r, "plain_tok_s", ds_bench_rates(s0, o->reps, (double)(o->gen - 1), plain));
 	cJSON_AddItemToObject(r, "spec_tok_s", ds_bench_rates(s1, o->reps, (double)(o->gen - 1), spec));

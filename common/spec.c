@@ -43,13 +43,19 @@ void ds_spec_drafter_init(struct ds_spec_drafter *d, struct ds_backend *b, const
 	d->b = b;
 	d->m = m;
 	d->k = k;
+	d->vocab = m->V;
 	d->s = ds_sampler_new(&dp);
 	d->logits = ds_xmalloc((size_t)m->V * sizeof(float));
 }
 
+long ds_spec_draft_vocab(const struct ds_model *m, long vocab)
+{
+	return vocab > 0 && vocab < m->V ? vocab : m->V;
+}
+
 void ds_spec_set_draft_vocab(struct ds_spec_drafter *d, long vocab)
 {
-	d->vocab = vocab > 0 && vocab < d->m->V ? vocab : 0;
+	d->vocab = ds_spec_draft_vocab(d->m, vocab);
 }
 
 void ds_spec_drafter_release(struct ds_spec_drafter *d)
@@ -74,7 +80,7 @@ void ds_spec_drafter_forget(struct ds_spec_drafter *d, uint64_t seq)
 int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, const float *h, const int32_t *next,
 		  int32_t *drafts, struct ds_error *err)
 {
-	long D = d->m->D, V = d->m->V, end = pos + n;
+	long D = d->m->D, end = pos + n;
 	struct ds_fwd_chunk c = { seq, pos, n };
 	struct ds_fwd_batch fb = { 1, &c };
 	struct ds_sample_result res;
@@ -102,7 +108,7 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 	spare = d->out + D;
 	for (long j = 0; j < d->k; j++) {
 		if ((rc = ds_backend_mtp_head(d->b, last, 1, d->vocab, d->logits, err)) ||
-		    (rc = ds_sampler_draw(d->s, seq, (uint64_t)(end + 1 + j), d->logits, (size_t)V, &res, err)))
+		    (rc = ds_sampler_draw(d->s, seq, (uint64_t)(end + 1 + j), d->logits, (size_t)d->vocab, &res, err)))
 			break;
 		drafts[j] = res.token;
 		if (j + 1 == d->k)

@@ -69,7 +69,7 @@ struct ds_spec_drafter {
 	const struct ds_model *m;
 	struct ds_sampler *s;		/* the drafts' draws (history: settled tokens + drafts) */
 	long k;				/* drafts per step, 0..DS_SPEC_MAX_DRAFTS */
-	long vocab;			/* drafts only from ids below it; 0: all */
+	long vocab;			/* drafts only from ids below it (V: all) */
 	float *out, *logits;		/* MTP residuals [2][D], one row of logits [V] */
 	size_t out_cap;
 };
@@ -79,11 +79,14 @@ void ds_spec_drafter_init(struct ds_spec_drafter *d, struct ds_backend *b, const
 void ds_spec_drafter_release(struct ds_spec_drafter *d);
 /*
  * Draw drafts only from the ids below vocab (0 or >= V: from all): the MTP
- * head then computes vocab rows instead of V.  BPE vocabularies number
+ * head then computes vocab rows instead of V and the draw looks at those
+ * logits alone (the others are -inf: the same token).
+ * ds_spec_draft_vocab is the count a request comes to (V for all).  BPE vocabularies number
  * their tokens in merge order, roughly most frequent first, so the first
  * ids carry most of the text; a draft outside them is simply never made.
  * Drafts affect only the speed, never the tokens.
  */
+long ds_spec_draft_vocab(const struct ds_model *m, long vocab);
 void ds_spec_set_draft_vocab(struct ds_spec_drafter *d, long vocab);
 /* Settled tokens ids[0..n) at positions pos.. of seq, for the drafts'
  * penalties (the history is cut at pos first).  0 or EX_DATAERR. */
