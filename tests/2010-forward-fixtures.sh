@@ -21,13 +21,7 @@ for FX in "$FIXTURES"/models/*; do
 	check_files "$name: one thread gives the same bytes" "$T/$name.out" "$T/$name.t1"
 
 	# a 5-token prompt, then one frame per token at its position
-	tr ' ' '\n' <"$T/$name.ids" | grep . >"$T/$name.col"
-	{ head -n 5 "$T/$name.col" | tr '\n' ' '; echo; } | ds cat --from-ids >"$T/$name.steps"
-	p=5
-	tail -n +6 "$T/$name.col" | while read -r id; do
-		echo "$id" | ds cat --from-ids --pos "$p"
-		p=$((p + 1))
-	done >>"$T/$name.steps"
+	token_steps "$T/$name.ids" 5 >"$T/$name.steps"
 	ds embed -m "$FX" "$T/$name.steps" | ds forward -m "$FX" --head >"$T/$name.dec"
 	check_eq "$name: one LOGITS frame per input frame" "$(ds cat -f header "$T/$name.dec" | wc -l)" \
 		"$(ds cat -f header "$T/$name.steps" | wc -l)"

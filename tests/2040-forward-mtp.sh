@@ -23,15 +23,11 @@ frame 1: LOGITS f32 [40, 256] seq 0 pos 0 final digest"
 
 # tokens one frame at a time, the hidden states in one frame: every new
 # token makes one more row ready (default: only its last row is written)
-"$HELP" ids "$FX" | tr ' ' '\n' | grep . >"$T/col"
+"$HELP" ids "$FX" >"$T/ids"
 ds forward -m "$FX" --mtp "$T/main" >"$T/mtp.last"
 check_eq "without --all-positions only the last ready row" "$(ds cat -f header "$T/mtp.last" | head -n 1)" \
 	"frame 0: LOGITS f32 [1, 256] seq 0 pos 38 aux 1 final digest"
-p=0
-while read -r id; do
-	echo "$id" | ds cat --from-ids --pos "$p"
-	p=$((p + 1))
-done <"$T/col" >"$T/tok1"
+token_steps "$T/ids" 0 >"$T/tok1"
 ds embed -m "$FX" "$T/tok" >"$T/h.only"
 ds forward -m "$FX" "$T/h.only" >"$T/hid"
 cat "$T/hid" "$T/tok1" | ds forward -m "$FX" --mtp >"$T/mtp.steps"

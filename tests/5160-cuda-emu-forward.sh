@@ -40,13 +40,8 @@ fxn=v3-fp8
 [ -f "$FX/expected.safetensors" ] || { skip "cuda-emu: the v3-fp8 checks" "fixture missing"; exit 0; }
 
 # a 5-token prompt, then one frame per token: decode steps, replayed graphs
-"$HELP" ids "$FX" | tr ' ' '\n' | grep . >"$T/col"
-{ head -n 5 "$T/col" | tr '\n' ' '; echo; } | ds cat --from-ids >"$T/steps"
-p=5
-tail -n +6 "$T/col" | while read -r id; do
-	echo "$id" | ds cat --from-ids --pos "$p"
-	p=$((p + 1))
-done >>"$T/steps"
+"$HELP" ids "$FX" >"$T/ids"
+token_steps "$T/ids" 5 >"$T/steps"
 ds embed -m "$FX" "$T/steps" >"$T/steps.h"
 cu forward -m "$FX" --head "$T/steps.h" >"$T/dec"
 check_eq "cuda-emu: one LOGITS frame per input frame" "$(ds cat -f header "$T/dec" | wc -l)" \

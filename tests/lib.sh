@@ -72,6 +72,19 @@ expect_fail() {
 
 skip() { echo "skip - $1 ($2)"; }
 
+# token_steps FILE N: the whitespace-separated ids of FILE as TOKENS
+# frames on stdout: the first N (N > 0) in one frame at position 0, then
+# one frame per id at its own position (decode steps)
+token_steps() {
+	tr ' ' '\n' <"$1" | grep . >"$T/.steps.col"
+	[ "$2" -gt 0 ] && { head -n "$2" "$T/.steps.col" | tr '\n' ' '; echo; } | ds cat --from-ids
+	p=$2
+	tail -n +$(($2 + 1)) "$T/.steps.col" | while read -r id; do
+		echo "$id" | ds cat --from-ids --pos "$p"
+		p=$((p + 1))
+	done
+}
+
 have_python_ref() {	# python with the reference packages (tests/reference/requirements.txt)
 	[ -n "${DS_PYTHON:-}" ] && "$DS_PYTHON" -c "import $1" 2>/dev/null
 }
