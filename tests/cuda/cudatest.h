@@ -14,6 +14,7 @@
  *   CT_BLAS(call)                a cuBLAS/cuBLASLt call that must succeed
  *   ct_frand()                   xorshift in [-1, 1), state ct_rng (seedable)
  *   ct_max_abs(v, n)             max |v[i]|
+ *   ct_close_rel(desc, got, want, n, rel)   ct_close, tol = rel * max |want|
  *   return ct_done();            from main: 1 when anything failed or nothing ran
  *
  * Messages and results go to stdout in tests/run.sh's format.
@@ -131,6 +132,12 @@ static inline double ct_max_abs(const float *v, size_t n)
 		if (fabs((double)v[i]) > m)
 			m = fabs((double)v[i]);
 	return m;
+}
+
+/* ct_close with the tolerance rel times max |want| */
+static inline double ct_close_rel(const char *desc, const float *got, const float *want, size_t n, double rel)
+{
+	return ct_close(desc, got, want, n, rel * ct_max_abs(want, n));
 }
 
 static inline int ct_done(void)

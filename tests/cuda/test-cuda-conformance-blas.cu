@@ -108,7 +108,7 @@ static void gemm_case(bool ta, bool tb, cudaDataType in, cudaDataType out, cubla
 	char d[200];
 	snprintf(d, sizeof d, "cublasGemmEx %s%s %s m=%d n=%d k=%d, lda/ldb/ldc padded", ta ? "T" : "N", tb ? "T" : "N",
 		 what, m, n, k);
-	ct_close(d, got.data(), want.data(), got.size(), tol_rel * ct_max_abs(want.data(), want.size()));
+	ct_close_rel(d, got.data(), want.data(), got.size(), tol_rel);
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
 	CT_CK(cudaFree(dC));
@@ -133,8 +133,8 @@ static void test_linear_mapping(void)
 				s += (double)W.v[(size_t)o * in + i] * X.v[(size_t)t * in + i];
 			want[(size_t)t * out + o] = (float)s;
 		}
-	ct_close("y[tok][out] = x W^T as (T, N, m=out, n=tok, k=in, lda=in, ldb=in, ldc=out)", got.data(), want.data(),
-		 got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("y[tok][out] = x W^T as (T, N, m=out, n=tok, k=in, lda=in, ldb=in, ldc=out)",
+		     got.data(), want.data(), got.size(), 1e-5);
 
 	// W read as column-major (NN, lda=out) is another matrix: a visibly different y
 	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, out, tok, in, &one, dW, CUDA_R_16BF, out, dX, CUDA_R_16BF, in,
@@ -199,13 +199,13 @@ static void test_beta_zero_and_k_zero(void)
 			CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n), c0((size_t)m * n, 0);
 	std::vector<float> want = ref_gemm(false, false, m, n, k, 1, A.v.data(), m, B.v.data(), k, 0, c0.data(), m);
-	ct_close("beta = 0 does not read C (C was NaN)", got.data(), want.data(), got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("beta = 0 does not read C (C was NaN)", got.data(), want.data(), got.size(), 1e-5);
 	CT_BLAS(cublasGemmEx(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, 0, &one, dA, CUDA_R_32F, m, dB, CUDA_R_32F, 1, &half, dC,
 			CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	std::vector<float> k0 = download(dC, CUDA_R_32F, (size_t)m * n);
 	for (float &x : want)
 		x *= 0.5f;
-	ct_close("k = 0 gives C = beta C", k0.data(), want.data(), k0.size(), 1e-6 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("k = 0 gives C = beta C", k0.data(), want.data(), k0.size(), 1e-6);
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
 	CT_CK(cudaFree(dC));
@@ -229,8 +229,8 @@ static void test_batches(void)
 						&C.v[(size_t)b * sc], m);
 		std::copy(r.begin(), r.begin() + (size_t)m * n, want.begin() + (size_t)b * sc);
 	}
-	ct_close("cublasGemmStridedBatchedEx, padded strides, strideB = 0", got.data(), want.data(), got.size(),
-		 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("cublasGemmStridedBatchedEx, padded strides, strideB = 0",
+		     got.data(), want.data(), got.size(), 1e-5);
 
 	// the same through pointer arrays, in reverse order
 	const void *pa[3], *pb[3];
@@ -250,8 +250,7 @@ static void test_batches(void)
 			       (const void *const *)(dp + 3), CUDA_R_16BF, k, &beta, (void *const *)(dp + 6), CUDA_R_32F,
 			       m, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 	got = download(dC, CUDA_R_32F, C.v.size());
-	ct_close("cublasGemmBatchedEx through device pointer arrays", got.data(), want.data(), got.size(),
-		 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("cublasGemmBatchedEx through device pointer arrays", got.data(), want.data(), got.size(), 1e-5);
 	CT_CK(cudaFree(dp));
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
@@ -277,8 +276,8 @@ static void test_scalars_streams_graphs(void)
 	CT_CK(cudaStreamSynchronize(s));
 	std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n), c0((size_t)m * n, 0);
 	std::vector<float> want = ref_gemm(false, false, m, n, k, 1, A.v.data(), m, B.v.data(), k, 0, c0.data(), m);
-	ct_close("host-mode alpha is read at the call; the product ran on the handle's stream", got.data(), want.data(),
-		 got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("host-mode alpha is read at the call; the product ran on the handle's stream", got.data(),
+		     want.data(), got.size(), 1e-5);
 
 	float *dalpha;
 	CT_CK(cudaMalloc(&dalpha, 4));
@@ -306,8 +305,8 @@ static void test_scalars_streams_graphs(void)
 	CT_CK(cudaStreamSynchronize(s));
 	got = download(dC, CUDA_R_32F, (size_t)m * n);
 	want = ref_gemm(false, false, m, n, k, 3, A.v.data(), m, B2.v.data(), k, 0, c0.data(), m);
-	ct_close("a captured GEMM reads B and its device-mode alpha at replay", got.data(), want.data(), got.size(),
-		 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("a captured GEMM reads B and its device-mode alpha at replay",
+		     got.data(), want.data(), got.size(), 1e-5);
 	CT_CK(cudaGraphExecDestroy(x));
 	CT_CK(cudaGraphDestroy(g));
 	CT_BLAS(cublasSetStream(H, 0));
@@ -348,7 +347,7 @@ static void test_f32_precision(void)
 	// cublasSgemm is the F32 GemmEx
 	CT_BLAS(cublasSgemm(H, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, (const float *)dA, m, (const float *)dB, k, &zero, dC, m));
 	std::vector<float> got = download(dC, CUDA_R_32F, (size_t)m * n);
-	ct_close("cublasSgemm", got.data(), want.data(), got.size(), 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("cublasSgemm", got.data(), want.data(), got.size(), 1e-5);
 	CT_CK(cudaFree(dA));
 	CT_CK(cudaFree(dB));
 	CT_CK(cudaFree(dC));

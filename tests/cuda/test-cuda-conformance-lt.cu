@@ -161,8 +161,9 @@ static void test_block_scaled(void)
 		std::vector<float> got(want.size());
 		for (size_t i = 0; i < got.size(); i++)
 			got[i] = __bfloat162float(gb[i]);
-		ct_close("FP8 BLK x VEC128 into BF16 D (one rounding)", got.data(), want.data(), got.size(),
-			 8e-3 * ct_max_abs(want.data(), want.size()));	// half a bf16 ulp is 2^-9 relative
+		// half a bf16 ulp is 2^-9 relative
+		ct_close_rel("FP8 BLK x VEC128 into BF16 D (one rounding)",
+			     got.data(), want.data(), got.size(), 8e-3);
 	} else
 		ct_check("heuristic: BLK128x128 x VEC128 into BF16 gives an algorithm", false);
 	free_case(c);
@@ -190,8 +191,8 @@ static void test_block_scaled(void)
 					s += (double)wf[(size_t)o * in + k] * xf[(size_t)t * in + k];
 				w2[(size_t)t * out + o] = (float)(s * s2[0] * s2[1]);
 			}
-		ct_close("FP8 tensor-wide scales (SCALAR_32F x SCALAR_32F)", got.data(), w2.data(), got.size(),
-			 1e-5 * ct_max_abs(w2.data(), w2.size()));
+		ct_close_rel("FP8 tensor-wide scales (SCALAR_32F x SCALAR_32F)",
+			     got.data(), w2.data(), got.size(), 1e-5);
 	} else
 		ct_check("heuristic: SCALAR_32F x SCALAR_32F gives an algorithm", false);
 	free_case(c);
@@ -273,8 +274,8 @@ static void test_bf16_matmul(void)
 	std::vector<float> got(c.size()), cafter(c.size());
 	CT_CK(cudaMemcpy(got.data(), dd, got.size() * 4, cudaMemcpyDeviceToHost));
 	CT_CK(cudaMemcpy(cafter.data(), dc, cafter.size() * 4, cudaMemcpyDeviceToHost));
-	ct_close("cublasLtMatmul BF16 TN into a separate D, alpha 2, beta 0.5", got.data(), want.data(), got.size(),
-		 1e-5 * ct_max_abs(want.data(), want.size()));
+	ct_close_rel("cublasLtMatmul BF16 TN into a separate D, alpha 2, beta 0.5",
+		     got.data(), want.data(), got.size(), 1e-5);
 	ct_check("cublasLtMatmul leaves C alone when D is another matrix", cafter == c);
 	cublasLtMatmulDescDestroy(op);
 	cublasLtMatrixLayoutDestroy(la);
