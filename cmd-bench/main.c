@@ -44,12 +44,13 @@ struct bench_opts {
 	int format, prefetch, mlock, no_warmup;
 	long speculative;		/* K drafts; 0 = off */
 	long draft_vocab;		/* --draft-vocab: drafts from ids below it; 0: all */
+	int draft_policy;		/* --draft-policy: index into ds_spec_policies; -1 not given */
 	double temperature;
 	const char *prompt_ids;
 };
 
 static struct bench_opts opt = { .prompt = { { 512 }, 1 }, .gen = { { 128 }, 1 }, .depth = { { 0 }, 1 },
-				 .batch = { { 1 }, 1 }, .reps = 5, .seed = 1, .bw_mib = 1024 };
+				 .batch = { { 1 }, 1 }, .reps = 5, .seed = 1, .bw_mib = 1024, .draft_policy = -1 };
 static const char *const formats[] = { "md", "csv", "json", "jsonl", NULL };
 static const char *const devices[] = { "cpu", "cuda", NULL };
 static int device;
@@ -95,6 +96,7 @@ static const struct ds_option options[] = {
 	DS_OPT_STRING_("records", 0, &opt.records, "FILE", "also append every record to FILE as a JSON line"),
 	DS_OPT_INT_("speculative", 0, &opt.speculative, "K", "instead: decode -n tokens with K MTP drafts per step and without (acceptance, tokens per pass, tok/s) as one JSON line", 0, DS_SPEC_MAX_DRAFTS),
 	DS_OPT_INT_("draft-vocab", 0, &opt.draft_vocab, "N", "--speculative: draft only ids below N (default: all)", 0, 1 << 30),
+	DS_OPT_CHOICE_("draft-policy", 0, &opt.draft_policy, "P", "--speculative: fixed (default: K drafts every pass) or adaptive (0..K, as many as measure to pay)", ds_spec_policies),
 	DS_OPT_DOUBLE_("temperature", 0, &opt.temperature, "T", "--speculative: sampling temperature, seeded by --seed (default 0 = greedy)", 0, 1e6),
 	DS_OPT_STRING_("prompt-ids", 0, &opt.prompt_ids, "FILE", "--speculative: the prompt as ids (ds-tokenize -f text) instead of -p random ones"),
 	DS_OPT_END_MARK
@@ -171,8 +173,8 @@ static void run_test(struct bench_run *r, struct bench_test *t, const struct ben
 static int speculative(struct ds_model *m)
 {
 	struct ds_backend_opts bo = { devices[device], (int)opt.threads.v[0], 0, m->L, 1, 0, 0 };
-	struct bench_spec_opts so = { opt.speculative, opt.draft_vocab, opt.temperature, (uint64_t)opt.seed,
-				      opt.gen.v[0] + 1, opt.reps, NULL, opt.prompt.v[0] };
+	struct bench_spec_opts so = { opt.speculative, opt.draft_vocab, opt.draft_policy == 1, opt.temperature,
+				      (uint64_t)opt.seed, opt.gen.v[0] + 1, opt.reps, NULL, opt.prompt.v[0] };
 	struct ds_error err = { 0 };
 	struct ds_backend *b;
 	int32_t *ids = NULL;
@@ -216,8 +218,8 @@ static int speculative(struct ds_model *m)
 	line = cJSON_PrintUnformatted(rec);
 	printf("%s\n", line);
 	if (!ds_quiet)
-		fprintf(stderr, "ds-bench: speculative, %ld drafts: %.2f tok/s, without: %.2f tok/s (x%.3f)\n",
-			opt.speculative, spec, plain, plain > 0 ? spec / plain : 0);
+		fprintf(stderr, "ds-bench: speculative, %s%ld drafts: %.2f tok/s, without: %.2f tok/s (x%.3f)\n",
+			so.adaptive ? "adaptive, up to " : "", opt.speculative, spec, plain, plain > 0 ? spec / plain : 0);
 	free(line);
 	cJSON_Delete(rec);
 	free(ids);
@@ -240,8 +242,8 @@ int main(int argc, char **argv)
 		ds_usage_error("no arguments besides options");
 	if (!opt.model)
 		ds_usage_error("-m DIR (the model) is required");
-	if (opt.draft_vocab && !opt.speculative)
-		ds_usage_error("--draft-vocab goes with --speculative K");
+	if ((opt.draft_vocab || opt.draft_policy >= 0) && !opt.speculative)
+		ds_usage_error("--draft-vocab and --draft-policy go with --speculative K");
 	if (!opt.threads.n) {
 		opt.threads.v[0] = ds_cpu_count();
 		opt.threads.n = 1;

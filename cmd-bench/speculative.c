@@ -33,6 +33,7 @@ static double decode(struct ds_backend *b, const struct ds_model *m, const struc
 	p.seed = o->seed;
 	ds_spec_engine_init(&e, b, m, &p, k);
 	ds_spec_set_draft_vocab(&e.d, o->draft_vocab);
+	ds_spec_set_adaptive(&e.d, o->adaptive);
 	if (ds_spec_engine_start(&e, seq, o->prompt, o->n, &err))
 		ds_die_error(&err);
 	out[0] = e.x;
@@ -57,7 +58,7 @@ cJSON *bench_speculative(struct ds_backend *b, const struct ds_model *m, const s
 	int32_t *t0 = ds_xmalloc((size_t)cap * sizeof(int32_t)), *t1 = ds_xmalloc((size_t)cap * sizeof(int32_t));
 	double *s0 = ds_xcalloc((size_t)o->reps, sizeof(double)), *s1 = ds_xcalloc((size_t)o->reps, sizeof(double));
 	struct ds_spec_stats st, sum = { 0 };
-	cJSON *r = cJSON_CreateObject(), *acc = cJSON_CreateArray();
+	cJSON *r = cJSON_CreateObject(), *acc = cJSON_CreateArray(), *played = cJSON_CreateArray();
 	int same = 1;
 
 	decode(b, m, o, 0, 1000, t0, &n0, &st);	/* warm-up: pages in, caches sized */
@@ -75,8 +76,11 @@ cJSON *bench_speculative(struct ds_backend *b, const struct ds_model *m, const s
 			sum.drafted[j] += st.drafted[j];
 			sum.accepted[j] += st.accepted[j];
 		}
+		for (long j = 0; j <= k; j++)
+			sum.played[j] += st.played[j];
 	}
 	cJSON_AddNumberToObject(r, "drafts", (double)k);
+	cJSON_AddStringToObject(r, "draft_policy", ds_spec_policies[o->adaptive]);
 	cJSON_AddNumberToObject(r, "draft_vocab", (double)ds_spec_draft_vocab(m, o->draft_vocab));
 	cJSON_AddNumberToObject(r, "temperature", o->temperature);
 	cJSON_AddItemToObject(r, "plain_tok_s", ds_bench_rates(s0, o->reps, (double)(o->gen - 1), plain));
@@ -88,6 +92,9 @@ cJSON *bench_speculative(struct ds_backend *b, const struct ds_model *m, const s
 		cJSON_AddItemToArray(acc, cJSON_CreateNumber(
 			sum.drafted[j] ? round((double)sum.accepted[j] / (double)sum.drafted[j] * 1000) / 1000 : 0));
 	cJSON_AddItemToObject(r, "acceptance", acc);
+	for (long j = 0; j <= k; j++)	/* passes with j drafts */
+		cJSON_AddItemToArray(played, cJSON_CreateNumber((double)sum.played[j]));
+	cJSON_AddItemToObject(r, "passes_by_drafts", played);
 	cJSON_AddNumberToObject(r, "passes", (double)sum.steps);
 	cJSON_AddNumberToObject(r, "settled", (double)sum.settled);
 	cJSON_AddBoolToObject(r, "tokens_identical", same);

@@ -15,6 +15,7 @@
 struct bench_spec_opts {
 	long drafts;			/* K: drafts per step */
 	long draft_vocab;		/* drafts from ids below it; 0: all */
+	int adaptive;			/* 0..K drafts a pass, as the adaptive policy chooses */
 	double temperature;		/* of both runs' sampler */
 	uint64_t seed;			/* of the sampler's random stream */
 	long gen, reps;

@@ -24,6 +24,7 @@ struct forward_opts {
 	int head, all_positions, emit_hidden, emit_routes, mtp;
 	long last_positions, draft;	/* draft: -1 = off */
 	long draft_vocab;		/* drafts from ids below it; 0: all */
+	int draft_policy;		/* index into ds_spec_policies; -1: not given (fixed) */
 	struct ds_sample_params draw;	/* how drafts are drawn */
 	int device;
 	long threads, rows, ctx_size;
@@ -31,7 +32,7 @@ struct forward_opts {
 	int prefetch, mlock;
 };
 
-static struct forward_opts opt = { .first = -1, .last = -1, .rows = 128, .last_positions = 1, .draft = -1 };
+static struct forward_opts opt = { .first = -1, .last = -1, .rows = 128, .last_positions = 1, .draft = -1, .draft_policy = -1 };
 static const char *const devices[] = { "cpu", "cuda", NULL };
 
 /* "A:B", "A:" or ":B" */
@@ -63,6 +64,7 @@ static const struct ds_option options[] = {
 	DS_OPT_FLAG_("emit-routes", 0, &opt.emit_routes, "write a ROUTES frame per MoE layer before each result"),
 	DS_OPT_FLAG_("mtp", 0, &opt.mtp, "run the MTP module on HIDDEN (aux = num_hidden_layers) + next TOKENS"),
 	DS_OPT_INT_("draft", 0, &opt.draft, "K", "with --mtp: after each settled TOKENS frame draft K tokens and write TOKENS [last, drafts] (speculative decoding)", 0, DS_SPEC_MAX_DRAFTS),
+	DS_OPT_CHOICE_("draft-policy", 0, &opt.draft_policy, "P", "with --draft: fixed (default: K drafts each time) or adaptive (0..K, as many as measure to pay)", ds_spec_policies),
 	DS_OPT_INT_("draft-vocab", 0, &opt.draft_vocab, "N", "with --draft: draft only ids below N (the MTP head computes N rows, not the vocabulary; default: all)", 0, 1 << 30),
 	DS_SAMPLE_OPTIONS_LETTERS(opt.draw, 0, 0, 0, 0),
 	DS_OPT_CHOICE_("device", 'd', &opt.device, "DEV", "cpu (default) or cuda", devices),
@@ -104,8 +106,8 @@ static void check_options(const struct ds_model *m)
 		ds_usage_error("--last-positions goes with --head (and not --all-positions)");
 	if (opt.draft >= 0 && (!opt.mtp || opt.all_positions))
 		ds_usage_error("--draft goes with --mtp (and not --all-positions)");
-	if (opt.draft_vocab && opt.draft < 0)
-		ds_usage_error("--draft-vocab goes with --draft");
+	if ((opt.draft_vocab || opt.draft_policy >= 0) && opt.draft < 0)
+		ds_usage_error("--draft-vocab and --draft-policy go with --draft");
 	if (opt.mtp && (opt.head || opt.emit_routes || opt.first >= 0 || opt.last >= 0))
 		ds_usage_error("--mtp runs the MTP module alone: no --layers, --head or --emit-routes");
 	if (opt.first < 0)
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
 	if (opt.draft >= 0) {
 		ds_spec_stage_init(&spec, b, &m, &opt.draw, opt.draft);
 		ds_spec_set_draft_vocab(&spec.d, opt.draft_vocab);
+		ds_spec_set_adaptive(&spec.d, opt.draft_policy == 1);
 	}
 	ds_reader_init(&r, in, name);
 	/* frames it consumes are checked from their header, before their payload is read */

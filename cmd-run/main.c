@@ -30,6 +30,7 @@ static int template_choice = -1;
 static const char *const speculators[] = { "mtp", NULL };
 static int speculative = -1;
 static long drafts;
+static int policy = -1;
 
 static const struct ds_option options[] = {
 	DS_OPT_STRING_("model", 'm', &opt.model, "DIR", "checkpoint directory with config.json and tokenizer.json (required)"),
@@ -48,6 +49,7 @@ static const struct ds_option options[] = {
 	DS_OPT_INT_("threads", 'j', &opt.threads, "N", "ds-forward's threads (default: every CPU)", 1, 4096),
 	DS_OPT_CHOICE_("speculative", 0, &speculative, "mtp", "speculative decoding: the model's MTP module drafts, one main-model pass checks; the same tokens (default off)", speculators),
 	DS_OPT_INT_("draft", 0, &drafts, "K", "with --speculative: tokens drafted per pass (default 1)", 1, DS_SPEC_MAX_DRAFTS),
+	DS_OPT_CHOICE_("draft-policy", 0, &policy, "P", "with --speculative: adaptive (default: 0..K drafts a pass, as many as measure to pay) or fixed (always K)", ds_spec_policies),
 	DS_OPT_INT_("draft-vocab", 0, &opt.draft_vocab, "N", "with --speculative: draft only ids below N (a cheaper drafter; default: all)", 0, 1 << 30),
 	DS_SAMPLE_OPTIONS(opt.sample),
 	DS_OPT_END_MARK
@@ -101,12 +103,14 @@ static void check_options(int argc)
 		opt.template_name = templates[template_choice];
 	if (opt.interactive)
 		opt.chat = 1;
-	if ((drafts || opt.draft_vocab) && speculative < 0)
-		ds_usage_error("--draft and --draft-vocab go with --speculative mtp");
+	if ((drafts || opt.draft_vocab || policy >= 0) && speculative < 0)
+		ds_usage_error("--draft, --draft-policy and --draft-vocab go with --speculative mtp");
 	if (speculative >= 0 && opt.loglikelihood)
 		ds_usage_error("--speculative speeds up generation; --loglikelihood generates nothing");
-	if (speculative >= 0)
+	if (speculative >= 0) {
 		opt.drafts = drafts ? drafts : 1;
+		opt.draft_adaptive = policy != 0;
+	}
 }
 
 /* The context: --ctx-size, at most what the model was made for. */

@@ -77,6 +77,8 @@ void run_build_ring(const struct run_opts *o, struct ds_chain *ring)
 	ds_proc_arg(p, o->model);
 	ds_proc_arg(p, "--mtp");
 	ds_proc_argf(p, "--draft=%ld", o->drafts);
+	if (o->draft_adaptive)
+		ds_proc_arg(p, "--draft-policy=adaptive");
 	if (o->draft_vocab)
 		ds_proc_argf(p, "--draft-vocab=%ld", o->draft_vocab);
 	add_device(o, p);

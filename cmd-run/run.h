@@ -43,6 +43,7 @@ struct run_opts {
 	struct ds_sample_params sample;	/* validated here, passed to ds-sample */
 	long drafts;			/* --speculative mtp: MTP drafts per pass (--draft), else 0 */
 	long draft_vocab;		/* --draft-vocab: drafts from ids below it; 0: all */
+	int draft_adaptive;		/* --draft-policy adaptive (the default) */
 	char *prompt;			/* joined arguments, or NULL: read stdin */
 	struct ds_config config;
 	long ctx;			/* positions a sequence may fill */

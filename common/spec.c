@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "clock.h"
 
 #define SEQ(s) ((unsigned long long)(s))
 
@@ -27,6 +28,54 @@ int ds_spec_tokens_check(const struct ds_frame *f, struct ds_error *err)
 				    "TOKENS frame of seq %llu: %ld drafts in %ld tokens (at most %d, and fewer than the tokens)",
 				    SEQ(f->seq), k, T, DS_SPEC_MAX_DRAFTS);
 	return 0;
+}
+
+/* ---- the adaptive policy ---- */
+
+#define ADAPT_WEIGHT 0.25	/* of a new pass in the moving averages */
+
+const char *const ds_spec_policies[] = { "fixed", "adaptive", NULL };
+
+void ds_spec_adapt_init(struct ds_spec_adapt *a, long kmax)
+{
+	memset(a, 0, sizeof(*a));
+	if (kmax < 0 || kmax > DS_SPEC_MAX_DRAFTS)
+		ds_bug("adaptive drafting up to %ld drafts", kmax);
+	a->kmax = kmax;
+}
+
+long ds_spec_adapt_choose(const struct ds_spec_adapt *a)
+{
+	long best = 0, lo, hi;
+
+	for (long k = a->kmax; k >= 0; k--)
+		if (a->seen[k] < DS_SPEC_WARM)
+			return k;
+	/* fewest seconds per token: secs[k] / toks[k] < secs[best] / toks[best] */
+	for (long k = 1; k <= a->kmax; k++)
+		if (a->secs[k] * a->toks[best] < a->secs[best] * a->toks[k])
+			best = k;
+	if ((a->passes + 1) % DS_SPEC_PROBE)
+		return best;
+	lo = best - 1;
+	hi = best + 1;
+	if (lo < 0)
+		return hi <= a->kmax ? hi : best;
+	if (hi > a->kmax)
+		return lo;
+	return a->when[lo] <= a->when[hi] ? lo : hi;
+}
+
+void ds_spec_adapt_observe(struct ds_spec_adapt *a, long k, double seconds, long settled)
+{
+	double w = a->seen[k] ? ADAPT_WEIGHT : 1;
+
+	if (k < 0 || k > a->kmax)
+		ds_bug("a pass with %ld drafts under a policy of at most %ld", k, a->kmax);
+	a->secs[k] += w * (seconds - a->secs[k]);
+	a->toks[k] += w * ((double)settled - a->toks[k]);
+	a->seen[k]++;
+	a->when[k] = ++a->passes;
 }
 
 /* ---- the drafter ---- */
@@ -58,6 +107,18 @@ void ds_spec_set_draft_vocab(struct ds_spec_drafter *d, long vocab)
 	d->vocab = ds_spec_draft_vocab(d->m, vocab);
 }
 
+void ds_spec_set_adaptive(struct ds_spec_drafter *d, int on)
+{
+	d->adaptive = on && d->k > 0;
+	ds_spec_adapt_init(&d->adapt, d->k);
+}
+
+void ds_spec_drafter_observe(struct ds_spec_drafter *d, double seconds, long settled)
+{
+	if (d->adaptive)
+		ds_spec_adapt_observe(&d->adapt, d->made, seconds + d->draft_s, settled);
+}
+
 void ds_spec_drafter_release(struct ds_spec_drafter *d)
 {
 	ds_sampler_free(d->s);
@@ -85,8 +146,12 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 	struct ds_fwd_batch fb = { 1, &c };
 	struct ds_sample_result res;
 	float *last, *spare;
+	long k = d->adaptive ? ds_spec_adapt_choose(&d->adapt) : d->k;
+	double t0 = ds_seconds();
 	int rc = 0;
 
+	d->made = 0;
+	d->draft_s = 0;
 	if (d->k == 0)
 		return 0;
 	if (n < 1)
@@ -94,6 +159,11 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 	if (2 * (size_t)D > d->out_cap) {
 		d->out_cap = 2 * (size_t)D;
 		d->out = ds_xrealloc(d->out, d->out_cap * sizeof(float));
+	}
+	if (k == 0) {	/* no drafts this step: every row only extends the MTP cache */
+		rc = ds_backend_mtp_cache(d->b, &fb, h, next, err);
+		d->draft_s = ds_seconds() - t0;
+		return rc;
 	}
 	/* rows before the last only extend the MTP cache: the last one drafts */
 	if (n > 1) {
@@ -106,12 +176,13 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 		return rc;
 	last = d->out;
 	spare = d->out + D;
-	for (long j = 0; j < d->k; j++) {
+	for (long j = 0; j < k; j++) {
 		if ((rc = ds_backend_mtp_head(d->b, last, 1, d->vocab, d->logits, err)) ||
 		    (rc = ds_sampler_draw(d->s, seq, (uint64_t)(end + 1 + j), d->logits, (size_t)d->vocab, &res, err)))
 			break;
 		drafts[j] = res.token;
-		if (j + 1 == d->k)
+		d->made = j + 1;
+		if (j + 1 == k)
 			break;
 		/* the module on its own output: row end+j drafts end+j+2 */
 		c = (struct ds_fwd_chunk){ seq, end + j, 1 };
@@ -121,8 +192,9 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
 		last = spare;
 		spare = t;
 	}
-	if (d->k > 1)	/* drop the entries the drafts made */
+	if (k > 1)	/* drop the entries the drafts made */
 		ds_backend_truncate_seq(d->b, seq, end);
+	d->draft_s = ds_seconds() - t0;
 	return rc;
 }
 
@@ -142,6 +214,53 @@ void ds_spec_stage_release(struct ds_spec_stage *st)
 	ds_spec_drafter_release(&st->d);
 	ds_mtp_join_release(&st->j);
 	ds_frame_release(&st->out);
+	free(st->sent);
+}
+
+/* The record of seq's drafts on their way (NULL: none). */
+static struct ds_spec_sent *sent_find(struct ds_spec_stage *st, uint64_t seq)
+{
+	for (long i = 0; i < st->nsent; i++)
+		if (st->sent[i].seq == seq)
+			return &st->sent[i];
+	return NULL;
+}
+
+static void sent_drop(struct ds_spec_stage *st, uint64_t seq)
+{
+	struct ds_spec_sent *s = sent_find(st, seq);
+
+	if (s)
+		*s = st->sent[--st->nsent];
+}
+
+/* Adaptive: seq's drafts come back settled as `settled` new tokens; the
+ * pass took from the start of drafting until now. */
+static void sent_back(struct ds_spec_stage *st, uint64_t seq, long settled)
+{
+	struct ds_spec_sent *s = sent_find(st, seq);
+
+	if (!s)
+		return;
+	if (st->d.adaptive)
+		ds_spec_adapt_observe(&st->d.adapt, s->made, ds_seconds() - s->t0, settled);
+	sent_drop(st, seq);
+}
+
+static void sent_record(struct ds_spec_stage *st, uint64_t seq, double t0)
+{
+	struct ds_spec_sent *s;
+
+	if (!st->d.adaptive)
+		return;
+	if (!(s = sent_find(st, seq))) {
+		if (st->nsent == st->capsent) {
+			st->capsent = st->capsent ? 2 * st->capsent : 8;
+			st->sent = ds_xrealloc(st->sent, (size_t)st->capsent * sizeof(*st->sent));
+		}
+		s = &st->sent[st->nsent++];
+	}
+	*s = (struct ds_spec_sent){ seq, st->d.made, t0 };
 }
 
 static void roll_back(struct ds_spec_stage *st, uint64_t seq, uint64_t pos)
@@ -151,6 +270,7 @@ static void roll_back(struct ds_spec_stage *st, uint64_t seq, uint64_t pos)
 	ds_mtp_join_truncate(&st->j, seq, len);
 	ds_backend_truncate_seq(st->d.b, seq, len);
 	ds_sampler_truncate(st->d.s, seq, (uint64_t)len);
+	sent_drop(st, seq);
 }
 
 /* A settled TOKENS frame ending at q: run the MTP rows up to q-1, draft,
@@ -162,6 +282,7 @@ static int settled(struct ds_spec_stage *st, const struct ds_frame *f, struct ds
 	uint16_t fl;
 	long T, pos, n, q;
 	uint32_t dim;
+	double t0;
 	int rc;
 
 	if (ds_frame_drafts(f))
@@ -173,23 +294,27 @@ static int settled(struct ds_spec_stage *st, const struct ds_frame *f, struct ds
 		return rc;
 	if (T == 0)
 		return 0;
+	/* the answer to [x, drafts]: x again, then the tokens the pass settled */
+	sent_back(st, f->seq, T - 1);
 	q = (long)f->pos + T - 1;
 	n = ds_mtp_join_ready(&st->j, f->seq, &pos, &h, &next, &fl);
 	if (n == 0 || pos + n != q)
 		return ds_error_set(err, EX_DATAERR,
 				    "TOKENS of seq %llu end at position %ld but the hidden states of positions before it have not come (HIDDEN first)",
 				    SEQ(f->seq), q);
+	t0 = ds_seconds();
 	if ((rc = ds_spec_draft(&st->d, f->seq, pos, n, h, next, st->buf + 1, err)))
 		return rc;
+	sent_record(st, f->seq, t0);
 	ds_mtp_join_consume(&st->j, f->seq, n);
 	st->buf[0] = ids[T - 1];
-	dim = (uint32_t)(1 + st->d.k);
+	dim = (uint32_t)(1 + st->d.made);
 	if (ds_frame_setup(&st->out, DS_KIND_TOKENS, DS_I32, 1, &dim))
 		ds_bug("cannot size a TOKENS frame");
 	memcpy(st->out.data, st->buf, dim * sizeof(int32_t));
 	st->out.seq = f->seq;
 	st->out.pos = (uint64_t)q;
-	st->out.aux = (uint32_t)st->d.k;
+	st->out.aux = (uint32_t)st->d.made;
 	st->out.flags = DS_FLAG_ROLLBACK;
 	return ds_write_frame(w, &st->out, err);
 }
@@ -211,6 +336,7 @@ int ds_spec_stage_frame(struct ds_spec_stage *st, const struct ds_frame *f, stru
 			ds_mtp_join_drop(&st->j, f->seq);
 			ds_backend_end_seq(st->d.b, f->seq);
 			ds_spec_drafter_forget(&st->d, f->seq);
+			sent_drop(st, f->seq);
 		} else if (ds_frame_truncates_seq(f)) {
 			roll_back(st, f->seq, f->pos);
 		}
@@ -477,7 +603,7 @@ static int engine_settle(struct ds_spec_engine *e, long q, const int32_t *tok, l
 	e->q = q + c;
 	e->x = tok[c - 1];
 	e->row[0] = e->x;
-	e->ndraft = e->d.k;
+	e->ndraft = e->d.made;
 	return 0;
 }
 
@@ -507,21 +633,24 @@ int ds_spec_engine_start(struct ds_spec_engine *e, uint64_t seq, const int32_t *
 	free(tok);
 	e->q = n;
 	e->row[0] = e->x;
-	e->ndraft = e->d.k;
+	e->ndraft = e->d.made;
 	return rc;
 }
 
 int ds_spec_engine_step(struct ds_spec_engine *e, int32_t *out, long *n, struct ds_error *err)
 {
 	long k = e->ndraft, q = e->q;
+	double t0 = ds_seconds();
 	int rc;
 
 	*n = 0;
 	if ((rc = engine_pass(e, e->row, q, k + 1, k + 1, err)) ||
 	    (rc = ds_sampler_verify(e->verify, &e->lf, e->row + 1, k, out, n, err)))
 		return rc;
+	ds_spec_drafter_observe(&e->d, ds_seconds() - t0, *n);
 	e->st.steps++;
 	e->st.settled += *n;
+	e->st.played[k]++;
 	for (long j = 0; j < k; j++) {
 		e->st.drafted[j]++;
 		e->st.accepted[j] += j < *n - 1;

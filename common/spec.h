@@ -64,12 +64,54 @@
  * EX_DATAERR naming the sequence. */
 int ds_spec_tokens_check(const struct ds_frame *f, struct ds_error *err);
 
+/*
+ * How many drafts a step makes, when that is left to measurement (the
+ * adaptive policy).  Whether a draft pays depends on the model (how much
+ * of a pass the MTP row, the head and a second verify row are), the
+ * machine and the text (how often drafts are accepted), so it is measured:
+ * for each count k = 0..K the policy keeps moving averages of the seconds a
+ * pass with k drafts took, drafting included, and of the tokens it settled,
+ * and plays the count with the fewest seconds per token.  Every
+ * DS_SPEC_PROBE-th pass it plays a neighbour of that count instead (the one
+ * measured longer ago), so that a change - text that gets predictable, a
+ * machine that gets busy - is seen; a count that turns out better for it
+ * takes over.  Each count is first played DS_SPEC_WARM times, from K down.
+ * A step with no drafts still runs the MTP module's cache rows, so drafting
+ * can start again at any position.  Only the speed depends on the choice,
+ * never the tokens.
+ */
+#define DS_SPEC_PROBE 16
+#define DS_SPEC_WARM 2
+
+struct ds_spec_adapt {
+	long kmax;
+	double secs[DS_SPEC_MAX_DRAFTS + 1];	/* moving averages per count: seconds a pass */
+	double toks[DS_SPEC_MAX_DRAFTS + 1];	/* ... tokens it settled */
+	long seen[DS_SPEC_MAX_DRAFTS + 1];	/* passes measured */
+	long when[DS_SPEC_MAX_DRAFTS + 1];	/* number of the last one */
+	long passes;
+};
+
+/* The names of the policies, for the tools' --draft-policy: "fixed"
+ * (index 0: always K drafts) and "adaptive" (index 1). */
+extern const char *const ds_spec_policies[];
+
+void ds_spec_adapt_init(struct ds_spec_adapt *a, long kmax);
+/* The count the next pass drafts. */
+long ds_spec_adapt_choose(const struct ds_spec_adapt *a);
+/* A pass with k drafts took `seconds` and settled `settled` tokens. */
+void ds_spec_adapt_observe(struct ds_spec_adapt *a, long k, double seconds, long settled);
+
 struct ds_spec_drafter {
 	struct ds_backend *b;		/* opened with the MTP module */
 	const struct ds_model *m;
 	struct ds_sampler *s;		/* the drafts' draws (history: settled tokens + drafts) */
-	long k;				/* drafts per step, 0..DS_SPEC_MAX_DRAFTS */
+	long k;				/* drafts per step (adaptive: at most), 0..DS_SPEC_MAX_DRAFTS */
 	long vocab;			/* drafts only from ids below it (V: all) */
+	int adaptive;			/* the count chosen by `adapt` (0: always k) */
+	struct ds_spec_adapt adapt;
+	long made;			/* drafts the last ds_spec_draft made */
+	double draft_s;			/* ... and the seconds it took */
 	float *out, *logits;		/* MTP residuals [2][D], one row of logits [V] */
 	size_t out_cap;
 };
@@ -88,6 +130,13 @@ void ds_spec_drafter_release(struct ds_spec_drafter *d);
  */
 long ds_spec_draft_vocab(const struct ds_model *m, long vocab);
 void ds_spec_set_draft_vocab(struct ds_spec_drafter *d, long vocab);
+/* Let the adaptive policy choose 0..k drafts a step (on) or always draft
+ * k (off, the default). */
+void ds_spec_set_adaptive(struct ds_spec_drafter *d, int on);
+/* The pass that checked the last ds_spec_draft's drafts took `seconds`
+ * (without the drafting, which the drafter timed) and settled `settled`
+ * tokens: what the adaptive policy learns from (no-op when not adaptive). */
+void ds_spec_drafter_observe(struct ds_spec_drafter *d, double seconds, long settled);
 /* Settled tokens ids[0..n) at positions pos.. of seq, for the drafts'
  * penalties (the history is cut at pos first).  0 or EX_DATAERR. */
 int ds_spec_drafter_settle(struct ds_spec_drafter *d, uint64_t seq, uint64_t pos, const int32_t *ids, long n,
@@ -97,9 +146,10 @@ void ds_spec_drafter_forget(struct ds_spec_drafter *d, uint64_t seq);
 /*
  * Run the MTP module over n >= 1 rows of seq at positions pos..pos+n-1
  * (h: the main model's last residuals [n][D]; next: the tokens at
- * pos+1..pos+n) and draft d->k tokens for pos+n+1..pos+n+k into drafts[].
- * The MTP cache then holds exactly pos+n positions of seq.  Returns 0 or
- * the backend's or sampler's error.
+ * pos+1..pos+n) and draft d->made tokens for pos+n+1.. into drafts[]: d->k,
+ * or as many as the adaptive policy chooses (0: the rows only extend the
+ * MTP cache).  The MTP cache then holds exactly pos+n positions of seq.
+ * Returns 0 or the backend's or sampler's error.
  */
 int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, const float *h, const int32_t *next,
 		  int32_t *drafts, struct ds_error *err);
@@ -109,15 +159,25 @@ int ds_spec_draft(struct ds_spec_drafter *d, uint64_t seq, long pos, long n, con
  * HIDDEN (aux = num_hidden_layers; the main model's last residuals), the
  * settled TOKENS of ds-sample --verify, CONTROL.  Per settled TOKENS
  * frame ending at q, once the rows up to q-1 have run, it writes TOKENS
- * [x_q, d_1..d_k] at q with aux k and ROLLBACK.  Frames flagged ROLLBACK
+ * [x_q, d_1..d_k] at q with aux k (adaptive: the k chosen, 0..K; the pass
+ * is timed from the start of drafting to the settled frame that answers
+ * it) and ROLLBACK.  Frames flagged ROLLBACK
  * and CONTROL TRUNCATE/END/RESET act on the join, the MTP cache and the
  * drafts' history.
  */
+struct ds_spec_sent {			/* a sequence's drafts on their way round */
+	uint64_t seq;
+	long made;			/* drafts */
+	double t0;			/* when drafting them began */
+};
+
 struct ds_spec_stage {
 	struct ds_spec_drafter d;
 	struct ds_mtp_join j;
 	struct ds_frame out;
 	int32_t buf[DS_SPEC_MAX_DRAFTS + 1];
+	struct ds_spec_sent *sent;	/* adaptive: the round trip of each sequence's last drafts */
+	long nsent, capsent;
 };
 
 void ds_spec_stage_init(struct ds_spec_stage *st, struct ds_backend *b, const struct ds_model *m,
@@ -215,6 +275,7 @@ struct ds_spec_stats {
 	long settled;			/* tokens settled by them */
 	long drafted[DS_SPEC_MAX_DRAFTS];	/* steps that offered draft j */
 	long accepted[DS_SPEC_MAX_DRAFTS];	/* ... and accepted it */
+	long played[DS_SPEC_MAX_DRAFTS + 1];	/* steps with k drafts */
 };
 
 struct ds_spec_engine {

@@ -91,6 +91,9 @@ echo '5 6 7' | ds cat --from-ids | ds embed -m "$M" --pass-tokens | ds forward -
 	ds sample --verify | ds forward -m "$M" --mtp --draft 3 >"$T/d"
 check_eq "--draft 3 writes the next input: [x, 3 drafts] at x's pos, ROLLBACK" "$(ds cat -f header "$T/d")" \
 	"frame 0: TOKENS i32 [4] seq 0 pos 3 drafts 3 rollback digest"
+echo '5 6 7' | ds cat --from-ids | ds embed -m "$M" --pass-tokens | ds forward -m "$M" --head --emit-hidden |
+	ds sample --verify | ds forward -m "$M" --mtp --draft 3 --draft-policy adaptive >"$T/da"
+check_files "--draft-policy adaptive starts at K: the same first frame" "$T/d" "$T/da"
 echo '5 6 7 8' | ds cat --from-ids --drafts 1 >"$T/unverified"
 ds embed -m "$M" --pass-tokens "$T/unverified" | ds forward -m "$M" --head --emit-hidden >"$T/u.main"
 expect_fail 65 "drafts that reach the drafter unverified" ds forward -m "$M" --mtp --draft 1 "$T/u.main"

@@ -1,6 +1,6 @@
 # ds-run --speculative mtp: the same text, ids and stops as plain ds-run,
 # in every mode (one prompt, --batch, -i, --print-pipeline | sh), greedy
-# and sampled, 1..3 drafts, with drafts cut at the end of the context, with
+# and sampled, 1..3 drafts (adaptive, the default, and fixed), with drafts cut at the end of the context, with
 # -n cutting a pass's settled tokens and stop strings inside them; and the
 # options' errors.  On the trained demo model (data/demo-model, or
 # DS_DEMO_MODEL) most drafts are accepted, so the accepting paths run.
@@ -19,13 +19,13 @@ same() {	# DESC ARGS...: plain and speculative (1..3 drafts) write the same text
 	run "$@" >"$T/plain" 2>"$T/plain.err"
 	sed -n 's/.*generated \([0-9]*\) tokens.*stop: \(.*\)/\1 \2/p' "$T/plain.err" >"$T/plain.stat"
 	ok=1
-	for k in 1 2 3; do
+	for k in 1 2 3 "1 --draft-policy fixed" "3 --draft-policy fixed"; do
 		run --speculative mtp --draft $k "$@" >"$T/spec" 2>"$T/spec.err" || ok=0
 		sed -n 's/.*generated \([0-9]*\) tokens.*stop: \(.*\)/\1 \2/p' "$T/spec.err" >"$T/spec.stat"
 		cmp -s "$T/plain" "$T/spec" && cmp -s "$T/plain.stat" "$T/spec.stat" || ok=0
 	done
 	check "the plain run wrote text ($what)" test -s "$T/plain"
-	check_eq "1..3 drafts: the same text, token count and stop ($what)" "$ok" 1
+	check_eq "1..3 drafts, adaptive and fixed: the same text, token count and stop ($what)" "$ok" 1
 }
 same "greedy, 60 tokens" -n 60 --ignore-eos "$P"
 same "T 0.8" -n 60 --ignore-eos -t 0.8 -s 5 "$P"
@@ -83,13 +83,19 @@ for v in 1024 100; do
 	done
 done
 run -n 8 --speculative mtp --draft-vocab 1024 --print-pipeline "$P" >"$T/v.sh"
-check "the printed ring passes --draft-vocab to the drafter" grep -q 'ds-forward.*--mtp --draft=1 --draft-vocab=1024' "$T/v.sh"
+check "the printed ring passes --draft-vocab to the drafter" grep -q 'ds-forward.*--mtp --draft=1 --draft-policy=adaptive --draft-vocab=1024' "$T/v.sh"
+run -n 8 --speculative mtp --draft-policy fixed --print-pipeline "$P" >"$T/f.sh"
+check "--draft-policy fixed: the drafter's default, not passed" sh -c "grep -q 'ds-forward.*--mtp --draft=1' '$T/f.sh' && ! grep -q 'draft-policy' '$T/f.sh'"
 
 # 5. the options
 expect_fail 64 "--draft without --speculative" run --draft 2 "$P"
 expect_fail 64 "--draft-vocab without --speculative" run --draft-vocab 10 "$P"
 expect_fail 64 "ds-forward --draft-vocab without --draft" ds-forward -m "$M" --mtp --draft-vocab 10 </dev/null
 expect_fail 64 "ds-bench --draft-vocab without --speculative" ds-bench -m "$M" --draft-vocab 10
+expect_fail 64 "--draft-policy without --speculative" run --draft-policy fixed "$P"
+expect_fail 64 "--draft-policy takes fixed or adaptive" run --speculative mtp --draft-policy greedy "$P"
+expect_fail 64 "ds-forward --draft-policy without --draft" ds-forward -m "$M" --mtp --draft-policy adaptive </dev/null
+expect_fail 64 "ds-bench --draft-policy without --speculative" ds-bench -m "$M" --draft-policy adaptive
 expect_fail 64 "--speculative with --loglikelihood" run --speculative mtp --loglikelihood /dev/null
 expect_fail 64 "--speculative takes only mtp" run --speculative ngram "$P"
 expect_fail 64 "--draft 17 is too many" run --speculative mtp --draft 17 "$P"

@@ -359,31 +359,97 @@ static void test_engine(struct ds_model *m, struct ds_backend *b)
 		p.repeat_penalty = 1.2;
 		p.seed = 3;
 		plain_decode(m, b, &p, prompt, 6, want);
-		for (long k = 0; k <= 3; k++) {
+		for (long k = 0; k <= 3 + 3; k++) {	/* 4..6: adaptive, up to k - 3 drafts */
+			int adaptive = k > 3;
 			struct ds_spec_engine e;
 			struct ds_error err = { 0 };
 			int32_t got[GEN + DS_SPEC_MAX_DRAFTS + 1];
-			long have = 1, n, acc = 0, steps;
+			long have = 1, n, acc = 0, steps, played = 0;
 			int rc;
 
-			ds_spec_engine_init(&e, b, m, &p, k);
+			ds_spec_engine_init(&e, b, m, &p, adaptive ? k - 3 : k);
+			ds_spec_set_adaptive(&e.d, adaptive);
 			rc = ds_spec_engine_start(&e, 9, prompt, 6, &err);
 			got[0] = e.x;
 			while (!rc && have < GEN) {
 				rc = ds_spec_engine_step(&e, got + have, &n, &err);
 				have += n;
 			}
-			for (long j = 0; j < k; j++)
+			for (long j = 0; j < e.d.k; j++)
 				acc += e.st.accepted[j];
 			steps = e.st.steps;
+			for (long j = 0; j <= e.d.k; j++)
+				played += e.st.played[j];
 			ds_spec_engine_end(&e);
 			ds_spec_engine_release(&e);
-			checkf(!rc && !memcmp(got, want, sizeof(want)), "engine with %ld drafts decodes as plain decoding, T=%g", k,
-			       temps[t]);
+			checkf(!rc && !memcmp(got, want, sizeof(want)), "engine with %s%ld drafts decodes as plain decoding, T=%g",
+			       adaptive ? "adaptively 0.." : "", adaptive ? k - 3 : k, temps[t]);
+			checkf(played == steps, "its passes counted by drafts, %ld drafts%s", k, adaptive ? " (adaptive)" : "");
 			if (k)
-				printf("# measured T=%g, %ld drafts: %ld accepted in %ld passes\n", temps[t], k, acc, steps);
+				printf("# measured T=%g, %s%ld drafts: %ld accepted in %ld passes\n", temps[t],
+				       adaptive ? "adaptively 0.." : "", adaptive ? k - 3 : k, acc, steps);
 		}
 	}
+}
+
+/* The adaptive policy on made-up passes: each count first tried
+ * DS_SPEC_WARM times from K down, then the cheapest per token played,
+ * with a neighbour every DS_SPEC_PROBE-th pass, and a change of costs
+ * followed. */
+static long play(struct ds_spec_adapt *a, const double *secs, const long *toks, long passes, long *counts)
+{
+	long k = 0;
+
+	for (long i = 0; i <= a->kmax; i++)
+		counts[i] = 0;
+	for (long i = 0; i < passes; i++) {
+		k = ds_spec_adapt_choose(a);
+		counts[k]++;
+		ds_spec_adapt_observe(a, k, secs[k], toks[k]);
+	}
+	return k;
+}
+
+static void test_adapt(void)
+{
+	struct ds_spec_adapt a;
+	/* s/token: 1, 0.6, 0.75, 0.9 (k = 1 pays best) */
+	double secs[4] = { 1.0, 1.2, 2.25, 3.6 };
+	long toks[4] = { 1, 2, 3, 4 }, counts[4], order[2 * 4], ok = 1, last;
+
+	ds_spec_adapt_init(&a, 3);
+	for (long i = 0; i < 2 * 4; i++) {
+		order[i] = ds_spec_adapt_choose(&a);
+		ds_spec_adapt_observe(&a, order[i], secs[order[i]], toks[order[i]]);
+	}
+	for (long i = 0; i < 2 * 4; i++)
+		ok &= order[i] == 3 - i / DS_SPEC_WARM;
+	checkf(DS_SPEC_WARM == 2 && ok, "warm-up plays 3, 3, 2, 2, 1, 1, 0, 0");
+	play(&a, secs, toks, 10 * DS_SPEC_PROBE, counts);
+	checkf(counts[1] == 10 * DS_SPEC_PROBE - 10 && counts[0] == 5 && counts[2] == 5 && counts[3] == 0,
+	       "then the cheapest count (1) and, every %d-th pass, its neighbours in turn: %ld %ld %ld %ld", DS_SPEC_PROBE,
+	       counts[0], counts[1], counts[2], counts[3]);
+	/* drafts stop being accepted: k = 0 is best now */
+	toks[1] = 1;
+	toks[2] = 1;
+	toks[3] = 1;
+	play(&a, secs, toks, 4 * DS_SPEC_PROBE, counts);
+	checkf(counts[0] >= 4 * DS_SPEC_PROBE - 16,
+	       "when drafts stop paying the policy moves to none (%ld of %d passes)", counts[0], 4 * DS_SPEC_PROBE);
+	play(&a, secs, toks, 4 * DS_SPEC_PROBE, counts);
+	checkf(counts[0] == 4 * DS_SPEC_PROBE - 4 && counts[1] == 4,
+	       "and stays there, trying 1 every %d-th pass (%ld, %ld)", DS_SPEC_PROBE, counts[0], counts[1]);
+	/* and they pay again: k = 0 probes 1, which takes over, then 2 is found */
+	toks[1] = 2;
+	toks[2] = 3;
+	secs[2] = 1.5;	/* 0.5 s/token */
+	play(&a, secs, toks, 16 * DS_SPEC_PROBE, counts);
+	last = play(&a, secs, toks, 4 * DS_SPEC_PROBE, counts);
+	checkf(last == 2 && counts[2] == 4 * DS_SPEC_PROBE - 4,
+	       "when they pay again it climbs back, to the new cheapest count (%ld %ld %ld %ld of %d passes)", counts[0],
+	       counts[1], counts[2], counts[3], 4 * DS_SPEC_PROBE);
+	ds_spec_adapt_init(&a, 0);
+	checkf(ds_spec_adapt_choose(&a) == 0, "a policy of at most 0 drafts chooses 0");
 }
 
 int main(void)
@@ -394,6 +460,7 @@ int main(void)
 	test_verify();
 	test_verify_errors();
 	test_held();
+	test_adapt();
 	if (open_model(tests_path("fixtures/models/v3-fp8"), &m, &b) == 0) {
 		test_mtp_split(&m, b);
 		test_engine(&m, b);
