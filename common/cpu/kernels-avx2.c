@@ -117,6 +117,12 @@ AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8
 		for (int j = 0; j < NX; j++)
 			acc[i][j] = _mm256_setzero_ps();
 	for (; k + 32 <= K; k += 32) {
+		/* FP8: ask for the next tile's rows, a line each every other
+		 * step (see rows()) */
+		if (dt == DS_F8_E4M3 && !(k & 32))
+#pragma GCC unroll 4
+			for (int i = 0; i < NR; i++)
+				_mm_prefetch((const char *)w + (size_t)(NR + i) * wstride + k, _MM_HINT_T0);
 #pragma GCC unroll 2
 		for (int h = 0; h < 32; h += 16) {
 #pragma GCC unroll 4
@@ -175,6 +181,15 @@ AI void tile_any(int dt, int NR, long nx, const struct ds_mat *m, long n, const 
 		tile(dt, NR, 1, m, n, w, wstride, x, ldx, K, y, ldy);
 }
 
+/*
+ * Rows [n0, n1) tile by tile.  An FP8 tile streams four rows of only
+ * cols bytes each (2 KB at V2-Lite's width): short streams, which the
+ * hardware prefetcher has barely learnt before they end, so a tile asks
+ * for the next tile's rows while it runs (measured on Zen 3, 2 threads,
+ * 96 FP8 1408 x 2048 matrices from DRAM: 10.1 -> 14 G weights/s; BF16,
+ * with rows twice as long, gained nothing and does not ask).  A request
+ * past the matrix is harmless: prefetches never fault.
+ */
 AI void rows(int dt, const struct ds_mat *w, long n0, long n1, const float *x, long ldx, long nx,
 	     float *y, long ldy)
 {
