@@ -41,21 +41,55 @@
 #define ACC_FLOATS ((size_t)PANEL_ROWS * XTILE * 8)
 #define XPAD_FLOATS ((size_t)XTILE * KBLOCK)
 
-/* 16 e4m3 bytes as floats times 2^-8, exactly (see the top). */
-AI void fp8x16(const uint8_t *p, __m256 *lo, __m256 *hi)
+/* 16 e4m3 bytes as floats times 2^-8, exactly (see the top) - NaN bytes
+ * too when `exact`; without it they become finite values, which only
+ * bytes that are not NaN may take (see nan_seen). */
+AI void fp8x16(const uint8_t *p, __m256 *lo, __m256 *hi, int exact)
 {
 	/* sign-extended and shifted by 7: the sign at bits 15 and 14, the rest at 13..7 */
 	__m256i t = _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p)), 7);
 	__m256i h = _mm256_and_si256(t, _mm256_set1_epi16((short)0xBFFF));
-	__m256i nan = _mm256_cmpeq_epi16(_mm256_and_si256(t, _mm256_set1_epi16(0x3F80)), _mm256_set1_epi16(0x3F80));
 
-	h = _mm256_or_si256(h, _mm256_and_si256(nan, _mm256_set1_epi16(0x7C00)));
+	if (exact) {
+		__m256i nan = _mm256_cmpeq_epi16(_mm256_and_si256(t, _mm256_set1_epi16(0x3F80)), _mm256_set1_epi16(0x3F80));
+
+		h = _mm256_or_si256(h, _mm256_and_si256(nan, _mm256_set1_epi16(0x7C00)));
+	}
 	*lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
 	*hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
 }
 
-/* Weights k..k+15 of a row as floats (FP8: unscaled, times 2^-8). */
-AI void load16(int dt, const void *row, long k, __m256 *lo, __m256 *hi)
+/*
+ * The NaN fix is a sixth of an FP8 tile's work, and NaN bytes (0x7f,
+ * 0xff) do not occur in real checkpoints, so the FP8 tiles and panel rows
+ * convert without it while keeping, per 32 (16) bytes, the byte-wise
+ * maximum of byte | 0x80 - which is 0xff exactly for a NaN byte - and do
+ * their work again the exact way if one came by.  Either way every output
+ * gets the exact way's bits.
+ */
+AI __m256i nan_watch32(__m256i seen, const uint8_t *p)
+{
+	return _mm256_max_epu8(seen, _mm256_or_si256(_mm256_loadu_si256((const __m256i *)p), _mm256_set1_epi8((char)0x80)));
+}
+
+AI __m128i nan_watch16(__m128i seen, const uint8_t *p)
+{
+	return _mm_max_epu8(seen, _mm_or_si128(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8((char)0x80)));
+}
+
+AI int nan_seen(__m256i seen)
+{
+	return _mm256_movemask_epi8(_mm256_cmpeq_epi8(seen, _mm256_set1_epi8((char)0xFF))) != 0;
+}
+
+AI int nan_seen16(__m128i seen)
+{
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(seen, _mm_set1_epi8((char)0xFF))) != 0;
+}
+
+/* Weights k..k+15 of a row as floats (FP8: unscaled, times 2^-8; NaN
+ * bytes exact only when `exact`). */
+AI void load16x(int dt, const void *row, long k, __m256 *lo, __m256 *hi, int exact)
 {
 	if (dt == DS_F32) {
 		const float *p = (const float *)row + k;
@@ -74,8 +108,13 @@ AI void load16(int dt, const void *row, long k, __m256 *lo, __m256 *hi)
 			*hi = _mm256_cvtph_ps(b);
 		}
 	} else {
-		fp8x16((const uint8_t *)row + k, lo, hi);
+		fp8x16((const uint8_t *)row + k, lo, hi, exact);
 	}
+}
+
+AI void load16(int dt, const void *row, long k, __m256 *lo, __m256 *hi)
+{
+	load16x(dt, row, k, lo, hi, 1);
 }
 
 /* What FP8 weights loaded by load16 are multiplied by: the block scale of
@@ -105,12 +144,15 @@ AI float hsum(__m256 v)
 
 /* ---- rows: weights converted in registers as they stream in ---- */
 
-AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8_t *w, size_t wstride,
-	     const float *x, long ldx, long K, float *y, long ldy)
+/* Returns 1, writing nothing, when `fast` met a NaN byte (FP8). */
+AI int tile(int dt, int NR, int NX, int fast, const struct ds_mat *m, long n, const uint8_t *w, size_t wstride,
+	    const float *x, long ldx, long K, float *y, long ldy)
 {
 	__m256 acc[4][3];
+	__m256i seen = _mm256_setzero_si256();
 	long k = 0;
 
+	fast = fast && dt == DS_F8_E4M3;
 #pragma GCC unroll 4
 	for (int i = 0; i < NR; i++)
 #pragma GCC unroll 3
@@ -123,13 +165,17 @@ AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8
 #pragma GCC unroll 4
 			for (int i = 0; i < NR; i++)
 				_mm_prefetch((const char *)w + (size_t)(NR + i) * wstride + k, _MM_HINT_T0);
+		if (fast)
+#pragma GCC unroll 4
+			for (int i = 0; i < NR; i++)
+				seen = nan_watch32(seen, w + i * wstride + k);
 #pragma GCC unroll 2
 		for (int h = 0; h < 32; h += 16) {
 #pragma GCC unroll 4
 			for (int i = 0; i < NR; i++) {
 				__m256 w0, w1;
 
-				load16(dt, w + i * wstride, k + h, &w0, &w1);
+				load16x(dt, w + i * wstride, k + h, &w0, &w1, !fast);
 				if (dt == DS_F8_E4M3) {
 					__m256 sc = _mm256_set1_ps(fp8_scale256(m, n + i, k));
 
@@ -144,6 +190,8 @@ AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8
 			}
 		}
 	}
+	if (fast && nan_seen(seen))
+		return 1;
 	if (k < K) {
 		float wt[32], xt[3][32];
 
@@ -167,18 +215,27 @@ AI void tile(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8
 #pragma GCC unroll 3
 		for (int j = 0; j < NX; j++)
 			y[j * ldy + i] = hsum(acc[i][j]);
+	return 0;
 }
 
-/* one tile of NR (4 or 1) weight rows and nx (1..3) activation rows */
+/* one tile of NR (4 or 1) weight rows and nx (1..3) activation rows: the
+ * fast way, and the exact one where that met a NaN byte */
+AI void tile_nx(int dt, int NR, int NX, const struct ds_mat *m, long n, const uint8_t *w, size_t wstride,
+		const float *x, long ldx, long K, float *y, long ldy)
+{
+	if (tile(dt, NR, NX, 1, m, n, w, wstride, x, ldx, K, y, ldy))
+		tile(dt, NR, NX, 0, m, n, w, wstride, x, ldx, K, y, ldy);
+}
+
 AI void tile_any(int dt, int NR, long nx, const struct ds_mat *m, long n, const uint8_t *w, size_t wstride,
 		 const float *x, long ldx, long K, float *y, long ldy)
 {
 	if (nx == 3)
-		tile(dt, NR, 3, m, n, w, wstride, x, ldx, K, y, ldy);
+		tile_nx(dt, NR, 3, m, n, w, wstride, x, ldx, K, y, ldy);
 	else if (nx == 2)
-		tile(dt, NR, 2, m, n, w, wstride, x, ldx, K, y, ldy);
+		tile_nx(dt, NR, 2, m, n, w, wstride, x, ldx, K, y, ldy);
 	else
-		tile(dt, NR, 1, m, n, w, wstride, x, ldx, K, y, ldy);
+		tile_nx(dt, NR, 1, m, n, w, wstride, x, ldx, K, y, ldy);
 }
 
 /*
@@ -228,6 +285,32 @@ AI void panel_prefetch(const struct ds_mat *w, long p0, long pn, long k0)
 	}
 }
 
+/* Columns k0.. of row n (at `row`) as f32 kernel weights into o, 16 at a
+ * time as far as they go; returns the columns done, or -1 when not
+ * `exact` and a NaN byte came by (see nan_watch32). */
+AI long fill_row(int dt, const struct ds_mat *w, long n, const uint8_t *row, long k0, long kn, float *o, int exact)
+{
+	__m128i seen = _mm_setzero_si128();
+	long k = 0;
+
+	for (; k + 16 <= kn; k += 16) {
+		__m256 a, b;
+
+		if (!exact)
+			seen = nan_watch16(seen, row + k0 + k);
+		load16x(dt, row, k0 + k, &a, &b, exact);
+		if (dt == DS_F8_E4M3) {
+			__m256 sc = _mm256_set1_ps(fp8_scale256(w, n, k0 + k));
+
+			a = _mm256_mul_ps(a, sc);
+			b = _mm256_mul_ps(b, sc);
+		}
+		_mm256_storeu_ps(o + k, a);
+		_mm256_storeu_ps(o + k + 8, b);
+	}
+	return !exact && nan_seen16(seen) ? -1 : k;
+}
+
 /* Rows p0..p0+pn-1, columns k0..k0+kn-1 of w as f32 kernel weights into
  * panel (KBLOCK floats a row), zero up to column kpad; then the prefetch
  * of the block after it (the next columns, or the next rows' first). */
@@ -243,21 +326,10 @@ AI void panel_fill(int dt, const struct ds_mat *w, long p0, long pn, long n1, lo
 	for (long i = 0; i < pn; i++) {
 		const uint8_t *row = (const uint8_t *)w->data + (size_t)(p0 + i) * ws;
 		float *o = panel + i * KBLOCK;
-		long k = 0;
+		long k = dt == DS_F8_E4M3 ? fill_row(dt, w, p0 + i, row, k0, kn, o, 0) : -1;
 
-		for (; k + 16 <= kn; k += 16) {
-			__m256 a, b;
-
-			load16(dt, row, k0 + k, &a, &b);
-			if (dt == DS_F8_E4M3) {
-				__m256 sc = _mm256_set1_ps(fp8_scale256(w, p0 + i, k0 + k));
-
-				a = _mm256_mul_ps(a, sc);
-				b = _mm256_mul_ps(b, sc);
-			}
-			_mm256_storeu_ps(o + k, a);
-			_mm256_storeu_ps(o + k + 8, b);
-		}
+		if (k < 0)	/* not FP8, or a NaN byte met: the exact way */
+			k = fill_row(dt, w, p0 + i, row, k0, kn, o, 1);
 		for (; k < kn; k++)
 			o[k] = dt == DS_F8_E4M3 ? ds_fp8_weight(w, p0 + i, k0 + k) : ds_weight_f32(dt, row, k0 + k);
 		for (; k < kpad; k++)
