@@ -42,20 +42,40 @@ void ds_spec_adapt_init(struct ds_spec_adapt *a, long kmax)
 	if (kmax < 0 || kmax > DS_SPEC_MAX_DRAFTS)
 		ds_bug("adaptive drafting up to %ld drafts", kmax);
 	a->kmax = kmax;
+	a->period = DS_SPEC_PROBE;
+	a->next_probe = DS_SPEC_PROBE - 1;
+}
+
+/* whether some count has not been played DS_SPEC_WARM times yet */
+static int warming(const struct ds_spec_adapt *a)
+{
+	for (long k = 0; k <= a->kmax; k++)
+		if (a->seen[k] < DS_SPEC_WARM)
+			return 1;
+	return 0;
+}
+
+/* the count with the fewest seconds per token:
+ * secs[k] / toks[k] < secs[best] / toks[best] */
+static long cheapest(const struct ds_spec_adapt *a)
+{
+	long best = 0;
+
+	for (long k = 1; k <= a->kmax; k++)
+		if (a->secs[k] * a->toks[best] < a->secs[best] * a->toks[k])
+			best = k;
+	return best;
 }
 
 long ds_spec_adapt_choose(const struct ds_spec_adapt *a)
 {
-	long best = 0, lo, hi;
+	long best, lo, hi;
 
 	for (long k = a->kmax; k >= 0; k--)
 		if (a->seen[k] < DS_SPEC_WARM)
 			return k;
-	/* fewest seconds per token: secs[k] / toks[k] < secs[best] / toks[best] */
-	for (long k = 1; k <= a->kmax; k++)
-		if (a->secs[k] * a->toks[best] < a->secs[best] * a->toks[k])
-			best = k;
-	if ((a->passes + 1) % DS_SPEC_PROBE)
+	best = cheapest(a);
+	if (a->passes < a->next_probe)
 		return best;
 	lo = best - 1;
 	hi = best + 1;
@@ -69,6 +89,8 @@ long ds_spec_adapt_choose(const struct ds_spec_adapt *a)
 void ds_spec_adapt_observe(struct ds_spec_adapt *a, long k, double seconds, long settled)
 {
 	double w = a->seen[k] ? ADAPT_WEIGHT : 1;
+	int warm = warming(a);
+	long before = warm ? -1 : cheapest(a), after;
 
 	if (k < 0 || k > a->kmax)
 		ds_bug("a pass with %ld drafts under a policy of at most %ld", k, a->kmax);
@@ -76,6 +98,17 @@ void ds_spec_adapt_observe(struct ds_spec_adapt *a, long k, double seconds, long
 	a->toks[k] += w * ((double)settled - a->toks[k]);
 	a->seen[k]++;
 	a->when[k] = ++a->passes;
+	if (warm)
+		return;
+	after = cheapest(a);
+	if (after != before) {	/* a change: look around again soon */
+		a->period = DS_SPEC_PROBE;
+		if (a->next_probe > a->passes + DS_SPEC_PROBE - 1)
+			a->next_probe = a->passes + DS_SPEC_PROBE - 1;
+	} else if (k != before) {	/* a probe that changed nothing */
+		a->period = a->period * 2 < DS_SPEC_PROBE_MAX ? a->period * 2 : DS_SPEC_PROBE_MAX;
+		a->next_probe = a->passes + a->period - 1;
+	}
 }
 
 /* ---- the drafter ---- */

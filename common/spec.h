@@ -71,16 +71,23 @@ int ds_spec_tokens_check(const struct ds_frame *f, struct ds_error *err);
  * machine and the text (how often drafts are accepted), so it is measured:
  * for each count k = 0..K the policy keeps moving averages of the seconds a
  * pass with k drafts took, drafting included, and of the tokens it settled,
- * and plays the count with the fewest seconds per token.  Every
- * DS_SPEC_PROBE-th pass it plays a neighbour of that count instead (the one
- * measured longer ago), so that a change - text that gets predictable, a
- * machine that gets busy - is seen; a count that turns out better for it
- * takes over.  Each count is first played DS_SPEC_WARM times, from K down.
+ * and plays the count with the fewest seconds per token.  Now and then it
+ * plays a neighbour of that count instead (the one measured longer ago), so
+ * that a change - text that gets predictable, a machine that gets busy - is
+ * seen; a count that turns out better for it takes over.  The first probe
+ * comes DS_SPEC_PROBE passes in; each probe that changes nothing doubles the
+ * passes to the next, up to DS_SPEC_PROBE_MAX, and a change of the cheapest
+ * count brings them back to DS_SPEC_PROBE: where drafts are never accepted,
+ * probing costs a few losing passes in DS_SPEC_PROBE_MAX, not one in
+ * DS_SPEC_PROBE (measured on a V2-Lite-width model, 1 probe in 16 was most
+ * of what adaptive drafting cost there).  Each count is first played
+ * DS_SPEC_WARM times, from K down.
  * A step with no drafts still runs the MTP module's cache rows, so drafting
  * can start again at any position.  Only the speed depends on the choice,
  * never the tokens.
  */
 #define DS_SPEC_PROBE 16
+#define DS_SPEC_PROBE_MAX 256
 #define DS_SPEC_WARM 2
 
 struct ds_spec_adapt {
@@ -90,6 +97,8 @@ struct ds_spec_adapt {
 	long seen[DS_SPEC_MAX_DRAFTS + 1];	/* passes measured */
 	long when[DS_SPEC_MAX_DRAFTS + 1];	/* number of the last one */
 	long passes;
+	long period;				/* passes from one probe to the next */
+	long next_probe;			/* probe once `passes` reaches this */
 };
 
 /* The names of the policies, for the tools' --draft-policy: "fixed"
