@@ -7,7 +7,8 @@
 # random weights of its shape and of V2-Lite's width (what speculating
 # costs when nothing is accepted), and ds-run's ring plain and with
 # --speculative mtp --draft 1..3 on the demo model (ds-run's adaptive
-# default, and --draft-policy fixed; alternating, medians of 5).  JSON lines go to build/bench/results.jsonl (appended) and stdout.
+# default, and --draft-policy fixed; alternating, medians of 5).  JSON
+# lines go to build/bench/results.jsonl (appended) and stdout.
 # Check /proc/loadavg first: other work on the machine moves these numbers.
 #   DS_SPEC_DEMO=DIR   the trained model (default data/demo-model)
 #   DS_BENCH_MID=0     skip the V2-Lite-width model (about 4 GB)
@@ -37,16 +38,18 @@ if [ -f "$demo/config.json" ]; then
 	# the ring: ds-run plain and with 1..3 drafts (adaptive, ds-run's
 	# default, and fixed), alternating, 5 rounds; medians of ds-run's own
 	# generation speed
-	rings="plain 1 2 3 1f 2f 3f"
+	rings="plain 1 2 3 1f 2f 3f"	# K drafts adaptive, Kf fixed
+	ring_args() {
+		case $1 in
+		plain) ;;
+		*f) echo "--speculative mtp --draft ${1%f} --draft-policy fixed" ;;
+		*) echo "--speculative mtp --draft $1" ;;
+		esac
+	}
 	for i in 1 2 3 4 5; do
 		for spec in $rings; do
-			case $spec in
-			plain) a= ;;
-			*f) a="--speculative mtp --draft ${spec%f} --draft-policy fixed" ;;
-			*) a="--speculative mtp --draft $spec" ;;
-			esac
 			printf '%s ' "$spec"
-			"$bin/ds-run" -m "$demo" -n 200 --ignore-eos $a "And it came to pass" 2>&1 >/dev/null |
+			"$bin/ds-run" -m "$demo" -n 200 --ignore-eos $(ring_args "$spec") "And it came to pass" 2>&1 >/dev/null |
 				sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p'
 		done
 	done >"$out/spec-ring.txt"
@@ -54,8 +57,8 @@ if [ -f "$demo/config.json" ]; then
 		median=$(awk -v s="$spec" '$1 == s { print $2 }' "$out/spec-ring.txt" | sort -n | sed -n 3p)
 		case $spec in
 		plain) what=plain ;;
-		*f) what="--speculative mtp --draft ${spec%f} --draft-policy fixed" ;;
-		*) what="--speculative mtp --draft $spec (adaptive)" ;;
+		*f) what=$(ring_args "$spec") ;;
+		*) what="$(ring_args "$spec") (adaptive)" ;;
 		esac
 		printf '{"tool":"ds-run","label":"demo ring, %s, 200 tokens","decode_tok_s":{"median":%s},"reps":5}\n' \
 			"$what" "$median"

@@ -88,12 +88,13 @@ long ds_spec_adapt_choose(const struct ds_spec_adapt *a)
 
 void ds_spec_adapt_observe(struct ds_spec_adapt *a, long k, double seconds, long settled)
 {
-	double w = a->seen[k] ? ADAPT_WEIGHT : 1;
 	int warm = warming(a);
 	long before = warm ? -1 : cheapest(a), after;
+	double w;
 
 	if (k < 0 || k > a->kmax)
 		ds_bug("a pass with %ld drafts under a policy of at most %ld", k, a->kmax);
+	w = a->seen[k] ? ADAPT_WEIGHT : 1;
 	a->secs[k] += w * (seconds - a->secs[k]);
 	a->toks[k] += w * ((double)settled - a->toks[k]);
 	a->seen[k]++;

@@ -79,8 +79,8 @@ int ds_spec_tokens_check(const struct ds_frame *f, struct ds_error *err);
  * passes to the next, up to DS_SPEC_PROBE_MAX, and a change of the cheapest
  * count brings them back to DS_SPEC_PROBE: where drafts are never accepted,
  * probing costs a few losing passes in DS_SPEC_PROBE_MAX, not one in
- * DS_SPEC_PROBE (measured on a V2-Lite-width model, 1 probe in 16 was most
- * of what adaptive drafting cost there).  Each count is first played
+ * DS_SPEC_PROBE (on a random V2-Lite-width model, estimated from the passes
+ * per draft count, 1 probe in 16 was most of what adaptive drafting cost).  Each count is first played
  * DS_SPEC_WARM times, from K down.
  * A step with no drafts still runs the MTP module's cache rows, so drafting
  * can start again at any position.  Only the speed depends on the choice,

@@ -34,6 +34,10 @@
 
 #define AI static inline __attribute__((always_inline))
 
+/* a row tile steps 32 columns at a time and takes its FP8 block scales at
+ * the first step of each block */
+_Static_assert(DS_FP8_BLOCK % 32 == 0, "FP8 blocks are whole 32-column steps");
+
 #define PANEL_ROWS 16	/* weight rows converted together (multiple of 4) */
 #define KBLOCK 256	/* columns per panel block (multiple of 128: one FP8 scale each 128) */
 #define XTILE 96	/* activation rows per panel pass (multiple of 3) */
